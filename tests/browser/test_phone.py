@@ -15,6 +15,9 @@ would be):
   least :data:`MIN_TEXT_PX` high (and that smallest text is at least that high in the image itself);
   a player and a slider figure, moved by keyboard, show phone images; the page does not scroll
   sideways. (``test_site_html.py`` checks that every wide figure of the site has a phone drawing.)
+* **Slider panels** (at 390 px), on every page that has one: no panel, nor the output that holds it,
+  scrolls sideways, and no control sticks out of its panel (a long label or a drop-down as wide as
+  its longest choice once did, on four pages).
 """
 from __future__ import annotations
 
@@ -329,3 +332,34 @@ def test_figures_are_drawn_for_a_phone_and_readable_there(open_page, site_root, 
     if moved != {"player", "slider"}:
         problems.append(f"only {sorted(moved)} of a player and a slider figure with phone images were moved on {pages}")
     assert not problems, "\n".join(problems)
+
+
+# ------------------------------------------------------------------ slider panels at 390 px
+#: For each slider panel of the page: what scrolls sideways (the panel or a box around it, with the
+#: hidden width) and which control reaches past the panel's right edge.
+_PANEL_FIT = """() => [...document.querySelectorAll('.bd-article figure.pgw-sliders')].flatMap((f, i) => {
+    const out = [];
+    for (let e = f; e && !e.classList.contains('bd-article'); e = e.parentElement)
+        if (e.scrollWidth > e.clientWidth + 1)
+            out.push(`panel ${i + 1}: ${e.tagName.toLowerCase()}.${String(e.className).split(' ')[0]} hides ${e.scrollWidth - e.clientWidth} px`);
+    const edge = f.getBoundingClientRect().right;
+    for (const c of f.querySelectorAll('.pgw-controls label, .pgw-controls select, .pgw-controls input, .pgw-controls output'))
+        if (c.getBoundingClientRect().right > edge + 1)
+            out.push(`panel ${i + 1}: a ${c.tagName.toLowerCase()} reaches ${Math.round(c.getBoundingClientRect().right - edge)} px past it`);
+    return out;
+})"""
+
+
+def test_slider_panels_fit_a_phone_column(open_page, site_root, site_url, chapter_pages):
+    pages = [p for p in chapter_pages
+             if 'class="pgw pgw-sliders' in (site_root / p).read_text(encoding="utf-8", errors="replace")]
+    assert pages, "no page has a slider panel"
+    page = open_page(pages[0], wait_ms=0)
+    page.set_viewport_size({"width": TABLE_WIDTH, "height": 844})
+    problems = []
+    for path in pages:
+        if path != pages[0]:
+            page.goto(f"{site_url}{path}", wait_until="domcontentloaded")
+        page.wait_for_function("() => document.readyState !== 'loading'")
+        problems += [f"{path}: {p}" for p in page.evaluate(_PANEL_FIT)]
+    assert not problems, f"slider panels wider than a {TABLE_WIDTH} px column:\n" + "\n".join(problems[:20])
