@@ -163,7 +163,10 @@ def test_first_cell_installs_the_library_where_it_is_missing(path):
     assert [a.name for s in guard.body if isinstance(s, ast.Import) for a in s.names] == ["pedagogy_lib"]
     assert [ast.unparse(h.type) for h in guard.handlers] == ["ImportError"], f"{path.name}: installs only on ImportError"
     url = _config()["repository"]["url"]
-    assert f'%pip install -q "pedagogy_lib @ git+{url}"' in src, f"{path.name}: Colab installs from {url}"
+    import tomllib
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert f'%pip install -q "pedagogy_lib @ git+{url}@v{version}"' in src, \
+        f"{path.name}: Colab installs release v{version} from {url}"
     assert re.search(r'sys\.platform == "emscripten":.*\n\s+%pip install -q pedagogy_lib\n', src), \
         f"{path.name}: JupyterLite installs the wheel shipped with the site"
     rest = "\n".join(_src(c) for c in cells[1:] if c["cell_type"] == "code")
