@@ -135,8 +135,16 @@ def _check_data(y, K, *, max_K_is_L_minus_1: bool = False, need_every_column: bo
         raise ValueError(f"K must be at most N - 1 = {N - 1}: centred data with N = {N} rows have rank at most "
                          f"N - 1; got K = {K}.")
     mean = y.mean(axis=0)
-    var = np.mean((y - mean) ** 2, axis=0)
+    dev = y - mean
+    with np.errstate(over="ignore", under="ignore"):
+        var = np.mean(dev ** 2, axis=0)
     scale = float(np.max(var))
+    if not np.isfinite(scale) or (scale < np.finfo(float).tiny and np.any(dev != 0.0)):
+        # the model's covariances are variances of the data: they must be normal floats themselves
+        raise ValueError("y's deviations from its mean must be between about 1e-154 and 1e154 in size, so that "
+                         "their variances (which the model's covariances are) are floating-point numbers; got a "
+                         f"largest deviation of {float(np.max(np.abs(dev))):.3g}. Rescale y first (fitted loadings "
+                         "scale with y, fitted variances with its square).")
     if scale == 0.0:
         raise ValueError("y is constant: every column has zero sample variance, so there is nothing to model.")
     if need_every_column:

@@ -513,3 +513,16 @@ def test_fa_scaling_one_column_gives_the_same_iterations():
     a, b = fl.fit_fa(y, 2, rng=np.random.default_rng(1)), fl.fit_fa(y * d, 2, rng=np.random.default_rng(1))
     assert a.n_iter == b.n_iter
     np.testing.assert_allclose(b.params.Lambda / d**2, a.params.Lambda, rtol=1e-9)
+
+
+@pytest.mark.parametrize("size", [1e-160, 1e160])
+@pytest.mark.parametrize("fit", ["fit_fa", "fit_ppca", "fit_iterative_pca"])
+def test_data_whose_variances_leave_the_floats_are_refused_naming_the_range(fit, size):
+    """Deviations of 1e-160 have variance 1e-320 (subnormal, 14 bits short) and of 1e160 variance
+    1e320 (inf): the fits' covariances are such variances, so the call is refused with the range,
+    not with a false reason ("y is constant", "sigma2_floor_abs must be positive", NaN in C)."""
+    from pedagogy_lib import factor
+    y = np.random.default_rng(0).standard_normal((40, 3)) * size
+    kwargs = {} if fit == "fit_iterative_pca" else {"rng": np.random.default_rng(1)}
+    with pytest.raises(ValueError, match=r"between about 1e-154 and 1e154"):
+        getattr(factor, fit)(y, 1, **kwargs)
