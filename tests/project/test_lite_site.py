@@ -385,6 +385,8 @@ def test_student_notebook_rewrites_myst_for_a_plain_front_end(tmp_path):
         }
     """), encoding="utf-8")
     (tmp_path / "_config.yml").write_text(textwrap.dedent("""\
+        repository:
+          url: https://github.com/made-up-owner/made-up-book
         sphinx:
           config:
             mathjax3_config:
