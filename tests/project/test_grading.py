@@ -175,23 +175,8 @@ def test_every_reference_solution_passes_the_summative_grader(path, sandboxed):
     failed = {label: _text(nb, label) for label, (passed, _) in results.items() if not passed}
     assert not failed, failed
     for ex in ch.exercises:                   # the data the solutions passed on were the student's own
-        drawn = any(re.search(rf"\b{name}\b", ex.answer_code) for name in _drawn_names(ex.checker_module))
-        if "variant" in _summative(ex) or drawn:
+        if _graded_on_own_data(ex):
             assert "data of your own" in _text(nb, ex.label), ex.label
-
-
-@functools.lru_cache(maxsize=None)
-def _drawn_names(checker_module: str) -> tuple[str, ...]:
-    """The public data of a checker module that a student's copy (salt 1) draws afresh, once per module
-    (a page's exercises share their module, and B.3's data have 200 000 entries)."""
-    import importlib
-
-    mod = importlib.import_module(f"pedagogy_lib.exercises.{checker_module}")
-    own = G.own_copy(mod, 1)
-    if own is None:
-        return ()
-    book = G._public_data(mod)
-    return tuple(name for name, value in G._public_data(own).items() if value != book.get(name))
 
 
 def test_checkers_that_draw_their_data_grade_each_student_on_data_of_their_own(sandboxed):
