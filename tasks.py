@@ -11,9 +11,9 @@
     python3 tasks.py clean     # remove _build/ (the environments are kept)
 
 This file holds the command dispatch, the environments and the test orchestration. ``book``,
-``test`` and ``pdf`` create the virtual environment ``.venv`` from the requirements files the first
-time and reuse it afterwards (it is refreshed only when a requirements file changes); ``editions``
-needs only the standard library (courseware/editions.py); ``bench`` uses environments of its own
+``test``, ``pdf`` and ``editions`` create the virtual environment ``.venv`` from the requirements files
+the first time and reuse it afterwards (it is refreshed only when a requirements file changes);
+``bench`` uses environments of its own
 (``.venv-bench`` with JAX and dynamax, ``.venv-bench-particles`` for the particles peer, which
 requires NumPy < 2), never ``.venv``. The PDF printer is tools/print_book_pdf.py.
 """
@@ -500,13 +500,13 @@ def cmd_editions() -> int:
     """``python3 tasks.py editions [--out DIR]``: student and instructor editions and nbgrader source
     notebooks of every chapter notebook, in DIR (default ``_build/editions``); see courseware/editions.py.
 
-    The editions need only the standard library: this runs with the Python that runs this file, with
-    no site packages (``-S``), and installs nothing (no virtual environment is created). The functions
-    an exercise names as not allowed come from the notebooks' exercise metadata.
+    The editions are read outside the book, so their Markdown is rendered as plain Markdown with the
+    book's own parser (courseware/plain.py): this runs in the book's environment (``.venv``, created
+    on first use as for ``book``). The functions an exercise names as not allowed come from the
+    notebooks' exercise metadata.
     """
-    if sys.version_info < (3, 11):
-        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
-    return run([sys.executable, "-I", "-S", str(ROOT / "courseware" / "editions.py"), *sys.argv[2:]])
+    ensure_env("requirements.txt")
+    return run([PY, str(ROOT / "courseware" / "editions.py"), *sys.argv[2:]], env=child_env())
 
 
 def cmd_pdf() -> int:

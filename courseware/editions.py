@@ -44,15 +44,17 @@ import tomllib
 from pathlib import Path
 from typing import NamedTuple
 
+if __package__ in (None, ""):                     # run as a script: python courseware/editions.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from courseware.plain import (EXERCISE_RE, SOLUTION_RE, book_macros, markdown_anchors,  # noqa: E402
+                              plain_notebook, read_bibliography, site_url, statement_text)
+
 ROOT = Path(__file__).resolve().parent.parent
 POINTS_FILE = ROOT / "courseware" / "points.toml"
 KINDS = ("computational", "derivational")
 #: At most this many functions an exercise names as the ones its graded code may not call.
 MAX_NAMED = 3
 
-_EXERCISE_RE = re.compile(r"^(?P<fence>:{3,})\{exercise\}[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*\n?", re.M | re.S)
-_SOLUTION_RE = re.compile(r"^(?P<fence>:{3,})\{solution\}[ \t]*(?P<label>\S+)[ \t]*\n(?P<body>.*?)^(?P=fence)[ \t]*\n?",
-                          re.M | re.S)
 _CODE_FENCE_RE = re.compile(r"^```python[ \t]*\n(?P<code>.*?)^```[ \t]*\n?", re.M | re.S)
 _IMPORT_RE = re.compile(r"^from pedagogy_lib\.exercises import (?P<module>\w+) as (?P<alias>\w+)", re.M)
 
@@ -205,29 +207,6 @@ def _parse_stub(path: Path, label: str, alias: str, stub: str, checker: str) -> 
     return names, "\n".join(setup), "\n".join(_lines(stub, calls[0]))
 
 
-def _statement(body: str) -> str:
-    """An exercise directive's body without its option lines (``:label: ...``)."""
-    return "\n".join(ln for ln in body.splitlines() if not re.match(r"^:\w+:", ln))
-
-
-def student_markdown(text: str) -> str:
-    """A markdown cell as a student reads it outside the book, where MyST directives are not rendered.
-
-    Every ``{solution}`` directive is removed, whatever its label, and each ``{exercise}`` directive
-    becomes plain Markdown: a bold line ``**Exercise (label)**`` and the statement under it. The
-    rest of the text is left as it is. The JupyterLite copy of the notebooks (``lite/lite_build.py``)
-    uses this on every markdown cell of the student edition.
-    """
-    def plain(m: re.Match) -> str:
-        body = m.group("body")
-        label = re.search(r"^:label:\s*(\S+)", body, re.M)
-        head = f"**Exercise ({label.group(1)})**" if label else "**Exercise**"
-        return f"{head}\n\n{_statement(body).strip()}\n\n"
-
-    out = _EXERCISE_RE.sub(plain, _SOLUTION_RE.sub("", text))
-    return re.sub(r"\n{3,}", "\n\n", out).strip("\n")
-
-
 def _meta(path: Path, label: str, cell: dict) -> tuple[tuple, str, int, tuple]:
     meta = cell.get("metadata", {}).get("exercise")
     if not isinstance(meta, dict):
@@ -256,16 +235,16 @@ def read_notebook(path: Path, *, require_meta: bool = True) -> ChapterNotebook:
     title = next((line[2:].strip() for c in cells if c["cell_type"] == "markdown"
                   for line in _src(c).splitlines() if line.startswith("# ")), path.stem)
     exercises, answer_cells = [], set()
-    ex_cells = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and _EXERCISE_RE.search(_src(c))]
+    ex_cells = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and EXERCISE_RE.search(_src(c))]
     for n, i in enumerate(ex_cells):
         text = _src(cells[i])
-        found = list(_EXERCISE_RE.finditer(text))
+        found = list(EXERCISE_RE.finditer(text))
         label_m = re.search(r"^:label:\s*(\S+)", found[0].group("body"), re.M)
         label = label_m.group(1) if label_m else "?"
         if len(found) != 1 or not label_m:
             raise NotebookFormatError(f"{_where(path, label)}: one labelled exercise per markdown cell")
-        statement = _statement(found[0].group("body"))
-        sols = [m for m in _SOLUTION_RE.finditer(text) if m.group("label") == label]
+        statement = statement_text(found[0].group("body"))
+        sols = [m for m in SOLUTION_RE.finditer(text) if m.group("label") == label]
         if len(sols) != 1:
             raise NotebookFormatError(f"{_where(path, label)}: needs exactly one solution directive in its cell")
         body = sols[0].group("body")
@@ -314,7 +293,7 @@ def all_exercises(root: Path = ROOT) -> list[Exercise]:
 
 
 def _without_solution(text: str, label: str) -> str:
-    out = _SOLUTION_RE.sub(lambda m: "" if m.group("label") == label else m.group(0), text)
+    out = SOLUTION_RE.sub(lambda m: "" if m.group("label") == label else m.group(0), text)
     return re.sub(r"\n{3,}", "\n\n", out).strip("\n")
 
 
@@ -329,7 +308,7 @@ def _with_inline_solution(text: str, ex: Exercise) -> str:
         rubric = f"\n\n**Grading the written part.** {written_rubric(ex)}" if written_question(ex) else ""
         return (f"{fence}{{solution}} {ex.label}\n{ex.solution_prose}\n\nThe answer cell below runs the reference "
                 f"solution.{rubric}\n{fence}\n")
-    return re.sub(r"\n{3,}", "\n\n", _SOLUTION_RE.sub(inline, text)).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", SOLUTION_RE.sub(inline, text)).strip("\n")
 
 
 def _code_cell(source: str, metadata: dict | None = None, cell_id: str | None = None) -> dict:
@@ -541,11 +520,16 @@ def write_editions(out: Path, root: Path = ROOT, points_file: Path = POINTS_FILE
     course = out / "nbgrader"
     for sub in ("student", "instructor", "nbgrader/source", "nbgrader/grading"):
         shutil.rmtree(out / sub, ignore_errors=True)
+    # Every edition is read outside the book (plain Jupyter, nbgrader), so its Markdown is made
+    # plain: exercises and directives as Markdown, links to book pages pointing at the published site.
+    book = {"root": root, "refs": read_bibliography(root / "book" / "references.bib"),
+            "macros": book_macros(root), "site": site_url(root), "anchors": markdown_anchors(root)}
     for ch in chapters:
         rel = ch.path.relative_to(root / "chapters")
-        _dump(student_edition(ch), out / "student" / rel)
-        _dump(instructor_edition(ch), out / "instructor" / rel)
-        source = nbgrader_source(ch, points)
+        _dump(plain_notebook(student_edition(ch), ch.path, **book), out / "student" / rel)
+        _dump(plain_notebook(instructor_edition(ch), ch.path, solutions=True, **book), out / "instructor" / rel)
+        # an assignment holds one notebook: links to the others lead to their published pages
+        source = plain_notebook(nbgrader_source(ch, points), ch.path, notebooks_beside=False, **book)
         _dump(source, course / "source" / rel)                           # the chapter's assignment
         _dump(source, course / "source" / ch.path.stem / ch.path.name)  # the section's assignment
     course.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "lite"))
 import lite_build  # noqa: E402
 
+from courseware import plain  # noqa: E402
+
 pytest.importorskip("jupyterlite_sphinx", reason="jupyterlite-sphinx is not installed (requirements.txt lists it)")
 
 
@@ -300,7 +302,7 @@ def test_every_fragment_of_a_lite_link_names_an_id_of_its_page(tmp_path):
                 continue
             page = ROOT / Path(rel).with_suffix(".md")
             if page not in ids:
-                ids[page] = _docutils_ids(lite_build.page_source(page, ROOT))
+                ids[page] = _docutils_ids(plain.page_source(page, ROOT))
             checked += 1
             if fragment not in ids[page]:
                 problems.append(f"{path.relative_to(staged)}: {href}")
@@ -312,7 +314,7 @@ def test_a_heading_slug_becomes_the_id_docutils_gives_the_heading():
     page = ("# Chapter 2: Directed models\n\n(my-label)=\n## 2.2.1 The hidden Markov model and the α-γ algorithm\n\n"
             "```python\n# 1.1 not a heading\n```\n\n## 2.2.2 State-space models: the `Kalman` filter\n\n"
             "## Examples\n\n## Examples\n")
-    ids = lite_build.heading_ids(page)
+    ids = plain.heading_ids(page)
     real = _docutils_ids(page)
     assert ids["chapter-2-directed-models"] == "chapter-2-directed-models"
     assert ids["221-the-hidden-markov-model-and-the-α-γ-algorithm"] == "the-hidden-markov-model-and-the-algorithm"
@@ -346,13 +348,13 @@ def test_every_book_macro_is_written_out_in_the_lite_notebooks(lite_site):
 def test_expand_macros_writes_out_nested_macros_braces_scripts_and_refuses_arguments():
     macros = {"Sx": r"\boldsymbol{\Sigma}_{\hat{x}}", "Si": r"\Sx^{-1}", "f": [r"f(#1)", 1]}
     text = r"$a^\Sx + \Si\Sx - \Sxy$ and `f`"
-    assert lite_build.expand_macros(text, macros) == (
+    assert plain.expand_macros(text, macros) == (
         r"$a^{\boldsymbol{\Sigma}_{\hat{x}}} + \boldsymbol{\Sigma}_{\hat{x}}^{-1}\boldsymbol{\Sigma}_{\hat{x}}"
         r" - \Sxy$ and `f`")
     with pytest.raises(ValueError, match=r"\\f takes arguments"):
-        lite_build.expand_macros(r"$\f{x}$", macros)
+        plain.expand_macros(r"$\f{x}$", macros)
     with pytest.raises(ValueError, match="cycle"):
-        lite_build.expand_macros(r"$\A$", {"A": r"\B", "B": r"\A"})
+        plain.expand_macros(r"$\A$", {"A": r"\B", "B": r"\A"})
 
 
 def test_lite_notebooks_open_on_the_pyodide_kernel(lite_site):
