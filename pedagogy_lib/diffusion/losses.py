@@ -240,7 +240,7 @@ def gaussian_optimal_loss(schedule: Schedule, s0: float, d: int = 1) -> float:
     s0 = positive_scalar(s0, "s0")
     d = check_int(d, "d", minimum=1)
     lam = schedule.snr
-    return float(np.sum(0.5 * (lam[:-1] - lam[1:]) * d / (1.0 / s0 ** 2 + lam[1:])))
+    return float(np.sum(0.5 * d * _posterior_variance_steps(lam[:-1] - lam[1:], lam[1:], s0)))
 
 
 def gaussian_loss_limit(lam_min: float, lam_max: float, s0: float, d: int = 1) -> float:
@@ -259,8 +259,22 @@ def gaussian_loss_limit(lam_min: float, lam_max: float, s0: float, d: int = 1) -
     d = check_int(d, "d", minimum=1)
     if lam_min >= lam_max:
         raise ValueError(f"lam_min must be below lam_max; got {lam_min:.6g} and {lam_max:.6g}.")
-    p = 1.0 / s0 ** 2
-    return 0.5 * d * float(np.log((p + lam_max) / (p + lam_min)))
+    if s0 <= 1.0:
+        # log((1 + lam_max s0^2) / (1 + lam_min s0^2)) as log1p of a ratio formed without 1 / s0^2,
+        # which overflows below s0 = 1e-154 and cancels in the quotient well before that
+        gap = (lam_max - lam_min) * s0 * s0
+        return 0.5 * d * float(np.log1p(gap / (1.0 + lam_min * s0 * s0)))
+    p = (1.0 / s0) ** 2
+    if lam_max - lam_min <= p + lam_min:
+        return 0.5 * d * float(np.log1p((lam_max - lam_min) / (p + lam_min)))
+    return 0.5 * d * float(np.log(p + lam_max) - np.log(p + lam_min))
+
+
+def _posterior_variance_steps(dlam, lam, s0: float) -> np.ndarray:
+    """``dlam / (1 / s0^2 + lam)`` without forming ``1 / s0^2`` when ``s0 < 1`` (it overflows below 1e-154)."""
+    if s0 <= 1.0:
+        return (dlam * s0) * s0 / (1.0 + (lam * s0) * s0)
+    return dlam / ((1.0 / s0) ** 2 + lam)
 
 
 # ----------------------------------------------------------------------------------------------

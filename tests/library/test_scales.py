@@ -990,6 +990,363 @@ def case_kalman_observation_noise(s, rng):
           rtol=1e-10, atol=1e-8, what="log evidence, all scaled")
 
 
+# ================================================================================ held-out sweep (issue 69)
+# Probes written from the docstrings alone, then kept: each against mpmath, enumeration or a closed form.
+def _mp_logsumexp(xs):
+    import mpmath as mp
+    xs = [mp.mpf(float(x)) for x in xs]
+    top = max(xs)
+    return top + mp.log(mp.fsum(mp.exp(x - top) for x in xs))
+
+
+@case("discrete.markov_chain.stationary_distribution")
+def case_stationary_rare_transitions(s, rng):
+    """Two states left with probability ``eps = min(s, 0.1)`` and 0.3 (pi = (0.3, eps) / (0.3 + eps)), and two
+    blocks joined only by ``eps`` both ways (pi = (1/2, 1/2)). By SVD the rare state's 3e-20 came out 0 and the
+    joined blocks were refused as two closed classes; a state visited with probability 1e-150 has that."""
+    from pedagogy_lib.discrete.markov_chain import stationary_distribution
+    eps = min(s, 0.1) * rng.uniform(0.5, 1.0)
+    P = np.array([[1.0 - eps, 0.3], [eps, 0.7]])
+    close(quiet(stationary_distribution, P), np.array([0.3, eps]) / (0.3 + eps), rtol=1e-12, what="rare state")
+    P = np.array([[1.0 - eps, 0.0, eps], [eps, 0.5, 0.0], [0.0, 0.5, 1.0 - eps]])
+    # pi_0 eps = pi_1 / 2 (flow into 1), pi_1 / 2 = pi_2 eps (flow out of 1 into 2), and the flows balance
+    exact = np.array([1.0, 2.0 * eps, 1.0]) / (2.0 + 2.0 * eps)
+    close(quiet(stationary_distribution, P), exact, rtol=1e-12, what="blocks joined by eps")
+
+
+@case("discrete.categorical.invert", "discrete.categorical.update_sequence", "discrete.categorical.marginal_y",
+      "discrete.categorical.reverse_arrow")
+def case_discrete_bayes(s, rng):
+    """A prior of s against a likelihood row of s^2 (their product underflows below 1e-154), and a run of
+    observations whose evidence is 0.5 (0.9^n + 0.1^n) for n up to 1505, against mpmath."""
+    import mpmath as mp
+
+    from pedagogy_lib.discrete import categorical as cat
+    t = min(s, 0.25)
+    pi = np.array([t, 1.0 - 2.0 * t, t])
+    P = np.array([[t * t, 0.5, 0.25], [1.0 - t * t, 0.5, 0.75]])
+    r = quiet(cat.invert, pi, P, 0)
+    num = [mp.mpf(float(pi[k])) * mp.mpf(float(P[0, k])) for k in range(3)]
+    Z = mp.fsum(num)
+    close(r.posterior, [float(x / Z) for x in num], rtol=1e-12, what="posterior")
+    close(r.log_evidence, float(mp.log(Z)), rtol=1e-13, what="log evidence")
+    close(quiet(cat.marginal_y, pi, P), [float(Z), float(1 - Z)], rtol=1e-12, what="marginal of y")
+    rev = quiet(cat.reverse_arrow, pi, P)
+    close(rev.P_x_y[:, 0], [float(x / Z) for x in num], rtol=1e-12, what="reversed arrow, column y = 0")
+    n = 5 + int(10 * abs(np.log10(s)))
+    seq = quiet(cat.update_sequence, np.array([0.5, 0.5]), np.array([[0.9, 0.1], [0.1, 0.9]]), np.zeros(n, int))
+    a, b = mp.mpf("0.9") ** n, mp.mpf("0.1") ** n
+    close(seq.posteriors[-1], [float(a / (a + b)), float(b / (a + b))], rtol=1e-10, what=f"posterior after {n}")
+    close(seq.log_evidence[-1], float(mp.log((a + b) / 2)), rtol=1e-12, what=f"log evidence of {n}")
+
+
+@case("learning.objectives.entropy", "learning.objectives.cross_entropy", "learning.objectives.relative_entropy",
+      "learning.objectives.relative_entropies")
+def case_entropies_of_rare_outcomes(s, rng):
+    """Two outcomes of probability ``t = min(s, 1/4)`` against a fixed q, both ways round, against mpmath."""
+    import mpmath as mp
+
+    from pedagogy_lib.learning import objectives as ob
+    t = min(s, 0.25) * rng.uniform(0.5, 1.0)
+    p, q = np.array([t, t, 1.0 - 2.0 * t]), np.array([0.2, 0.3, 0.5])
+    P, Q = [mp.mpf(float(x)) for x in p], [mp.mpf(float(x)) for x in q]
+    H = -mp.fsum(x * mp.log(x) for x in P)
+    Hpq = -mp.fsum(x * mp.log(y) for x, y in zip(P, Q))
+    close(quiet(ob.entropy, p), float(H), rtol=1e-12, what="entropy")
+    close(quiet(ob.cross_entropy, p, q), float(Hpq), rtol=1e-12, what="cross entropy")
+    close(quiet(ob.relative_entropy, p, q), float(mp.fsum(x * mp.log(x / y) for x, y in zip(P, Q))), rtol=1e-10,
+          what="D(p||q)")
+    close(quiet(ob.relative_entropy, q, p), float(mp.fsum(y * mp.log(y / x) for x, y in zip(P, Q))), rtol=1e-12,
+          what="D(q||p)")
+    both = quiet(ob.relative_entropies, p, q)
+    close([both.D_pq, both.D_qp], [ob.relative_entropy(p, q), ob.relative_entropy(q, p)], rtol=1e-12,
+          what="relative_entropies")
+
+
+@case("core.logmath.logsumexp", "core.logmath.log_normalize", "core.logmath.softmax", "core.logmath.softplus",
+      "core.logmath.sigmoid", "nn.losses.bernoulli_cross_entropy", "nn.losses.categorical_cross_entropy")
+def case_logits_far_apart(s, rng):
+    """Logits ``7 log10(s)`` (to +-1050), 800 below it, -inf and one above; against mpmath."""
+    import mpmath as mp
+
+    from pedagogy_lib.core import logmath as lm
+    from pedagogy_lib.nn import losses
+    e = np.log10(s)
+    z = np.array([7.0 * e, 7.0 * e - 800.0, -np.inf, 7.0 * e + 1.0])
+    lse = float(_mp_logsumexp(z[np.isfinite(z)]))
+    close(quiet(lm.logsumexp, z), lse, rtol=1e-14, atol=1e-12, what="logsumexp")
+    close(quiet(lm.log_normalize, z)[np.isfinite(z)], z[np.isfinite(z)] - lse, rtol=1e-14, atol=1e-12,
+          what="log_normalize")
+    close(quiet(lm.softmax, z), [float(mp.exp(mp.mpf(x) - mp.mpf(lse))) if np.isfinite(x) else 0.0 for x in z],
+          rtol=1e-12, atol=1e-300, what="softmax")
+    a = np.array([6.0 * e, -6.0 * e, 0.5])
+    close(quiet(lm.softplus, a), [float(mp.log1p(mp.exp(mp.mpf(x)))) for x in a], rtol=1e-13, atol=1e-300,
+          what="softplus")
+    close(quiet(lm.sigmoid, a), [float(1 / (1 + mp.exp(-mp.mpf(x)))) for x in a], rtol=1e-13, atol=1e-300,
+          what="sigmoid")
+    eta, X = a[None, :], np.array([[0.0, 1.0, 1.0]])
+    close(quiet(losses.bernoulli_cross_entropy, eta, X).value,
+          float(mp.fsum(mp.log1p(mp.exp(mp.mpf(h))) - x * h for h, x in zip(eta[0], X[0]))), rtol=1e-12,
+          what="Bernoulli cross entropy")
+    close(quiet(losses.categorical_cross_entropy, eta, np.array([[0.0, 1.0, 0.0]])).value,
+          float(_mp_logsumexp(eta[0])) - eta[0, 1], rtol=1e-12, what="categorical cross entropy")
+
+
+@case("harmonium.exact.log_partition", "harmonium.exact.visible_log_probs", "harmonium.exact.hidden_log_probs",
+      "harmonium.model.log_partition_units", "harmonium.model.mean_units", "harmonium.model.free_energy_visible")
+def case_harmonium_strong_couplings(s, rng):
+    """Couplings and biases of size ``g = 0.5 + |log10 s| / 10`` (energies to about 300 nats) in a 3 x 4 Bernoulli
+    harmonium, both backends, against the 128 joint states summed in mpmath; unit log-partitions at +-6 log10 s."""
+    import itertools
+
+    import mpmath as mp
+
+    from pedagogy_lib.harmonium import EFHParams, exact, model
+    e = np.log10(s)
+    g = 0.5 + abs(e) / 10.0
+    K, M = 3, 4
+    W, bx, by = rng.normal(size=(K, M)) * g, rng.normal(size=K) * g, rng.normal(size=M) * g
+    p = EFHParams(W, bx, by, "bernoulli", "bernoulli")
+    X = np.array(list(itertools.product([0, 1], repeat=K)))[:, ::-1]      # the library's order: unit 0 fastest
+    Y = np.array(list(itertools.product([0, 1], repeat=M)))[:, ::-1]
+    E = X @ W @ Y.T + (X @ bx)[:, None] + (Y @ by)[None, :]
+    log_Z = _mp_logsumexp(E.ravel())
+    visible = [float(_mp_logsumexp(E[:, j]) - log_Z) for j in range(len(Y))]
+    hidden = [float(_mp_logsumexp(E[i, :]) - log_Z) for i in range(len(X))]
+    for backend in ("numba", "numpy"):
+        close(quiet(exact.log_partition, p, backend=backend), float(log_Z), rtol=1e-13, atol=1e-10,
+              what=f"log Z ({backend})")
+        close(quiet(exact.visible_log_probs, p, backend=backend), visible, rtol=1e-11, atol=1e-9,
+              what=f"visible log probabilities ({backend})")
+        close(quiet(exact.hidden_log_probs, p, backend=backend), hidden, rtol=1e-11, atol=1e-9,
+              what=f"hidden log probabilities ({backend})")
+    eta = np.array([6.0 * e, -6.0 * e, 0.3])
+    close(quiet(model.log_partition_units, eta, "bernoulli"), [float(mp.log1p(mp.exp(mp.mpf(x)))) for x in eta],
+          rtol=1e-13, atol=1e-300, what="Bernoulli log-partition")
+    close(quiet(model.mean_units, eta, "bernoulli"), [float(1 / (1 + mp.exp(-mp.mpf(x)))) for x in eta],
+          rtol=1e-13, atol=1e-300, what="Bernoulli means")
+    F = quiet(model.free_energy_visible, p, Y[[1, 15]].astype(float))
+    # log p(y) = -F(y) - log Z
+    close(-F - float(log_Z), [visible[1], visible[15]], rtol=1e-11, atol=1e-9, what="free energy")
+
+
+@case("contrastive.local_nce.local_nce_posterior", "contrastive.infonce.gaussian_mutual_information")
+def case_contrastive_extremes(s, rng):
+    """Energy differences to +-750 (sigmoids of both signs in one product), and correlations ``1 - t`` with t
+    down to 1e-15, against mpmath (1 - sigmoid(h) taken as sigmoid(-h) there too)."""
+    import mpmath as mp
+
+    from pedagogy_lib.contrastive.infonce import gaussian_mutual_information
+    from pedagogy_lib.contrastive.local_nce import local_nce_posterior
+    e = np.log10(s)
+    h = np.array([5.0 * e, -3.0, 2.0 * e + 1.0, 0.5])
+    sig = lambda x: 1 / (1 + mp.exp(-mp.mpf(float(x))))                # noqa: E731
+    exact = [float(sig(h[i]) * mp.fprod(sig(-h[j]) for j in range(4) if j != i)) for i in range(4)]
+    close(quiet(local_nce_posterior, h), exact, rtol=1e-11, atol=1e-300, what="local NCE posterior")
+    t = max(min(s, 0.5), 1e-15)
+    rho = 1.0 - t
+    close(quiet(gaussian_mutual_information, rho, 3), float(-1.5 * mp.log(1 - mp.mpf(rho) ** 2)), rtol=1e-12,
+          what=f"mutual information at rho = 1 - {t:.1e}")
+
+
+@case("deepgen.gumbel.concrete_log_density", "deepgen.ica.log_likelihood", "deepgen.estimators.expo_variances")
+def case_deepgen_densities(s, rng):
+    """A point of the simplex with a coordinate ``min(s, 0.3)`` (to 1e-150) against mpmath; ICA's likelihood
+    with data times s and the unmixing matrix over s (shift -K log s); the exponential's variances at
+    rate ``s^(1/3)`` (488 and 80 over its sixth power)."""
+    import mpmath as mp
+
+    from pedagogy_lib.deepgen.estimators import expo_variances
+    from pedagogy_lib.deepgen.gumbel import concrete_log_density
+    from pedagogy_lib.deepgen.ica import log_likelihood
+    a = min(s, 0.3)
+    y, eta, t = np.array([a, 0.3, 0.7 - a]), np.array([1.0, -2.0, 0.5]), rng.uniform(0.3, 2.0)
+    Y = [mp.mpf(float(v)) for v in y]
+    exact = (mp.log(2) + 2 * mp.log(t) + mp.fsum(mp.mpf(float(eta[k])) - (t + 1) * mp.log(Y[k]) for k in range(3))
+             - 3 * mp.log(mp.fsum(mp.exp(mp.mpf(float(eta[i]))) * Y[i] ** (-t) for i in range(3))))
+    close(quiet(concrete_log_density, y, eta, t), float(exact), rtol=1e-11, atol=1e-9, what="concrete density")
+    D, Ys = rng.normal(size=(2, 2)), rng.normal(size=(50, 2))
+    close(quiet(log_likelihood, D / s, Ys * s), log_likelihood(D, Ys) - 2 * np.log(s), rtol=1e-11, atol=1e-9,
+          what="ICA log likelihood")
+    lam = s ** (1.0 / 3.0)
+    close(quiet(expo_variances, lam), [488.0 / lam ** 6, 80.0 / lam ** 6], rtol=1e-12, what="variances")
+
+
+@case("vi.amortized.exact_posterior", "vi.amortized.linear_gaussian_elbo", "vi.bbvi.normal_normal",
+      "vi.bbvi.normal_normal_posterior")
+def case_vi_gaussian_units(s, rng):
+    """Data and loadings times s, noise variance times s^2: the posterior over the latents is unchanged and
+    the ELBO shifts by -L log s per datum; the normal-normal posterior against its closed form."""
+    from pedagogy_lib.vi import amortized as am
+    from pedagogy_lib.vi import bbvi
+    C, c, Y = rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=(4, 3))
+    m1, ms = am.linear_gaussian_model(C, c, 0.3), quiet(am.linear_gaussian_model, C * s, c * s, 0.3 * s * s)
+    mu1, P1 = am.exact_posterior(m1, Y)
+    mus, Ps = quiet(am.exact_posterior, ms, Y * s)
+    close(mus, mu1, rtol=1e-9, atol=1e-12, what="posterior means")
+    close(Ps, P1, rtol=1e-9, atol=1e-12, what="posterior covariance")
+    log_s = np.tile(0.5 * np.log(np.diag(P1)), (4, 1))
+    close(quiet(am.linear_gaussian_elbo, ms, Y * s, mu1, log_s), am.linear_gaussian_elbo(m1, Y, mu1, log_s)
+          - 3 * np.log(s), rtol=1e-10, atol=1e-8, what="ELBO")
+    y = rng.normal(size=3)
+    post = quiet(bbvi.normal_normal_posterior, quiet(bbvi.normal_normal, y * s, 0.5 * s, 0.2 * s, 2.0 * s))
+    prec = 1 / 4.0 + 3 / 0.25
+    close(post[0], (0.2 / 4.0 + y.sum() / 0.25) / prec * s, rtol=1e-12, what="posterior mean")
+    close(post[1], np.sqrt(1 / prec) * s, rtol=1e-12, what="posterior standard deviation")
+
+
+def _mp_mvn_logpdf(y, mu, S):
+    import mpmath as mp
+    Sm, r = mp.matrix(np.asarray(S).tolist()), mp.matrix((np.asarray(y) - np.asarray(mu)).tolist())
+    return -(r.T * (Sm ** -1) * r)[0] / 2 - mp.log(mp.det(Sm)) / 2 - len(y) * mp.log(2 * mp.pi) / 2
+
+
+@case("mixture.model.gmm_logits", "mixture.model.gmm_log_marginal", "mixture.model.gmm_posterior",
+      "factor.model.fa_marginal", "factor.model.fa_log_likelihood")
+def case_far_component_and_tiny_variances(s, rng):
+    """(1) A mixture with a component of weight 1e-200 a thousand units away and 1e4 times narrower, all in
+    units of s (locations times s, covariances times s^2), against mpmath at scale 1 shifted by -2 log s.
+    (2) FA with two unique variances ``min(s, 1)`` and ``3 min(s, 1)`` (to 1e-150: Heywood cases the issue
+    did not list), log likelihood against a dense 400-digit solve, and its marginal's covariance."""
+    import mpmath as mp
+
+    from pedagogy_lib.factor import FAParams, fa_log_likelihood, fa_marginal
+    from pedagogy_lib.mixture import GMMParams, gmm_log_marginal, gmm_logits, gmm_posterior
+    mu = np.array([[0.0, 0.0], [3.0, 1.0], [1e3, -1e3]])
+    Sig = np.array([np.eye(2), [[2.0, 0.5], [0.5, 1.0]], np.eye(2) * 1e-4])
+    pi = np.array([0.5, 0.5 - 1e-200, 1e-200])
+    y = rng.normal(size=(3, 2))
+    with mp.workdps(60):
+        z = np.array([[float(_mp_mvn_logpdf(v, m, S) + mp.log(p)) for m, S, p in zip(mu, Sig, pi)] for v in y])
+    z -= 2 * np.log(s)
+    params = GMMParams(pi, mu * s, Sig * s * s)
+    close(quiet(gmm_logits, params, y * s), z, rtol=1e-10, atol=1e-8, what="logits")
+    lse = np.logaddexp.reduce(z, axis=1)
+    close(quiet(gmm_log_marginal, params, y * s), lse, rtol=1e-10, atol=1e-8, what="log marginal")
+    close(quiet(gmm_posterior, params, y * s), np.exp(z - lse[:, None]), rtol=1e-9, atol=1e-300, what="posterior")
+    C, c = rng.normal(size=(5, 2)), rng.normal(size=5)
+    t = min(s, 1.0)
+    Lam = np.array([1.0, t, 0.5, 3.0 * t, 2.0])
+    x = c + C @ rng.normal(size=2) + np.sqrt(Lam) * rng.normal(size=5)
+    with mp.workdps(400):
+        exact = float(_mp_mvn_logpdf(x, c, C @ C.T + np.diag(Lam)))
+    close(np.sum(quiet(fa_log_likelihood, FAParams(C, c, Lam), x[None, :])), exact, rtol=1e-9, atol=1e-9,
+          what=f"FA log likelihood, unique variances down to {t:.0e}")
+    Lam = np.array([1.0, 0.2, 0.5, 0.6, 2.0])
+    close(quiet(fa_marginal, FAParams(C * s, c * s, Lam * s * s)).Sigma, (C @ C.T + np.diag(Lam)) * s * s,
+          rtol=1e-12, atol=1e-15 * s * s, what="FA marginal covariance")
+
+
+@case("diffusion.forward.transition", "diffusion.forward.posterior_transition", "diffusion.forward.marginal",
+      "diffusion.schedules.schedule_from_snr", "diffusion.losses.gaussian_loss_limit",
+      "diffusion.losses.gaussian_optimal_loss")
+def case_diffusion_adjacent_levels(s, rng):
+    """(1) Three SNRs 1e-6 apart around ``s`` (1e-150 to 1e150), both scalings: Eq. 8.37's coefficients and
+    Eq. 8.38's posterior against 80-digit arithmetic (the variance ``v_m^2 (1 - lam_m / lam_l)`` cancels).
+    (2) The optimal loss of Gaussian data of scale ``s0 = s`` and its limit, against mpmath: below s0 = 1e-8
+    the limit's ``log((1/s0^2 + lam_max) / (1/s0^2 + lam_min))`` lost every digit (0 for 1e-37), and
+    ``1 / s0^2`` overflows below 1e-154."""
+    import mpmath as mp
+
+    from pedagogy_lib import diffusion as dif
+    from pedagogy_lib.diffusion.forward import marginal, posterior_transition, transition
+    lam = s * np.array([1 + 1e-6, 1.0, 1 - 1e-6])
+    with mp.workdps(80):
+        L = [mp.mpf(float(x)) for x in lam]
+        for kind in ("vp", "ve"):
+            sch = quiet(dif.schedule_from_snr, lam, kind=kind)
+            v = [1 / mp.sqrt(1 + x) if kind == "vp" else 1 / mp.sqrt(x) for x in L]
+            r = [mp.sqrt(x) for x in L]
+            for l, m in ((0, 1), (1, 2), (0, 2)):
+                beta, g2 = v[m] * r[m] / (v[l] * r[l]), v[m] ** 2 * (1 - L[m] / L[l])
+                close(quiet(transition, sch, l, m), [float(beta), float(g2)], rtol=1e-8, what=f"Eq. 8.37 {kind}")
+                var = 1 / (1 / v[l] ** 2 + beta ** 2 / g2)
+                pt = quiet(posterior_transition, sch, l, m)
+                close([pt.a, pt.b, pt.var], [float(var * r[l] / v[l]), float(var * beta / g2), float(var)], rtol=1e-8,
+                      what=f"Eq. 8.38 {kind} ({l}, {m})")
+            close(quiet(marginal, sch, 1), [float(v[1] * r[1]), float(v[1] ** 2)], rtol=1e-12, what=f"{kind} marginal")
+        sch = dif.make_schedule(6, lam_min=1e-3, lam_max=1e3)
+        lam6 = [mp.mpf(float(x)) for x in sch.snr]
+        p = 1 / mp.mpf(s) ** 2
+        close(quiet(dif.gaussian_optimal_loss, sch, s, 2), float(mp.fsum((lam6[i] - lam6[i + 1]) / (p + lam6[i + 1])
+                                                                          for i in range(6))), rtol=1e-12,
+              what="optimal loss")
+        close(quiet(dif.gaussian_loss_limit, 1e-3, 1e3, s, 2), float(mp.log1p((1e3 - mp.mpf(1e-3)) / (p + mp.mpf(1e-3)))),
+              rtol=1e-12, what="its limit")
+
+
+@case("hmm.em.hmm_log_likelihood", "lgssm.em.lgssm_log_likelihood", "smc.particle.particle_filter",
+      "gaussian.blocks.sample_mvn")
+def case_state_space_units(s, rng):
+    """Observations, means and standard deviations in units of s: a Gaussian HMM's log likelihood against a
+    forward pass in mpmath shifted by -T D log s; an LGSSM's against the filter in mpmath at scale 1 where
+    lgssm holds such variances (a refusal naming Sigma1 beyond its 1e75 otherwise); the bootstrap particle
+    filter's estimate (same seed) shifts by -T log s; Gaussian draws scale by s."""
+    import mpmath as mp
+
+    from pedagogy_lib.gaussian import sample_mvn
+    from pedagogy_lib.hmm import GaussianHMMParams, hmm_log_likelihood
+    from pedagogy_lib.lgssm import LGSSMParams, lgssm_log_likelihood
+    from pedagogy_lib.smc.particle import particle_filter
+    K, D, T = 3, 2, 6
+    pi, A = np.array([0.2, 0.5, 0.3]), rng.dirichlet(np.ones(K), K).T
+    mu, Sig = rng.normal(size=(K, D)) * 2, np.array([np.eye(D) * v for v in (0.5, 1.0, 2.0)])
+    y = rng.normal(size=(T, D)) * 1.5
+    with mp.workdps(40):
+        L = [[_mp_mvn_logpdf(y[t], mu[k], Sig[k]) for k in range(K)] for t in range(T)]
+        alpha, ll = [mp.mpf(float(pi[k])) * mp.exp(L[0][k]) for k in range(K)], mp.mpf(0)
+        for t in range(T):
+            if t:
+                alpha = [mp.fsum(mp.mpf(float(A[i, j])) * alpha[j] for j in range(K)) * mp.exp(L[t][i]) for i in range(K)]
+            norm = mp.fsum(alpha)
+            ll, alpha = ll + mp.log(norm), [a / norm for a in alpha]
+    close(quiet(hmm_log_likelihood, GaussianHMMParams(pi, A, mu * s, Sig * s * s), y * s), float(ll) - T * D * np.log(s),
+          rtol=1e-11, atol=1e-8, what="Gaussian HMM log likelihood")
+    n, m = 2, 3
+    C = rng.normal(size=(m, n))
+    p1 = LGSSMParams(np.zeros(n), np.eye(n), np.array([[0.9, 0.2], [-0.1, 0.8]]), None, np.zeros(n), np.eye(n) * 0.3, C,
+                     np.zeros(m), np.eye(m) * 0.5)
+    ps = p1._replace(Sigma1=p1.Sigma1 * s * s, Sigma_x=p1.Sigma_x * s * s, Sigma_y_x=p1.Sigma_y_x * s * s)
+    yl = rng.normal(size=(T, m))
+    if s * s > 1e75:
+        with pytest.raises(ValueError, match="Sigma1"):
+            quiet(lgssm_log_likelihood, ps, yl * s)
+    else:
+        close(quiet(lgssm_log_likelihood, ps, yl * s), _kalman_mp(p1, yl, dps=40) - m * T * np.log(s), rtol=1e-10,
+              atol=1e-8, what="LGSSM log likelihood")
+    a = float(np.clip(s, 1e-30, 1e30))
+    pa = p1._replace(Sigma1=p1.Sigma1 * a * a, Sigma_x=p1.Sigma_x * a * a, Sigma_y_x=p1.Sigma_y_x * a * a)
+    r1 = particle_filter(p1, yl, np.random.default_rng(1), 40)
+    close(quiet(particle_filter, pa, yl * a, np.random.default_rng(1), 40).log_evidence, r1.log_evidence - m * T * np.log(a),
+          rtol=1e-9, atol=1e-8, what="particle filter's log evidence")
+    S = np.array([[2.0, 0.6], [0.6, 1.0]])
+    close(quiet(sample_mvn, np.random.default_rng(3), np.zeros(2), S * s * s, 5),
+          sample_mvn(np.random.default_rng(3), np.zeros(2), S, 5) * s, rtol=1e-12, atol=1e-300, what="Gaussian draws")
+
+
+@case("samplers.finite.mh_transition_matrix", "samplers.proposals.mala_log_proposal",
+      "samplers.proposals.mh_log_accept_ratio")
+def case_sampler_log_densities(s, rng):
+    """An unnormalized target whose log spreads over +-750 plus a constant ``4 log10 s``: the MH matrix leaves
+    the normalized target invariant (it is built from ratios only); MALA's proposal density with the state and
+    step size times s (a variance) and the force over sqrt(s) shifts by -D log sqrt(s); an acceptance ratio of log densities near
+    -1000 |log10 s| is their difference."""
+    from pedagogy_lib.samplers.finite import mh_transition_matrix
+    from pedagogy_lib.samplers.proposals import mala_log_proposal, mh_log_accept_ratio
+    e = np.log10(s)
+    lp = np.array([0.0, -5.0 * e, 2.0, 5.0 * e]) + 4.0 * e
+    P = quiet(mh_transition_matrix, lp, np.full((4, 4), 0.25))
+    p = np.exp(lp - np.logaddexp.reduce(lp))
+    close(P @ p, p, rtol=1e-10, atol=1e-300, what="target invariant")
+    xt, xf, f, h = rng.normal(size=2), rng.normal(size=2), rng.normal(size=2), rng.uniform(0.3, 1.0)
+    exact = -np.sum((xt - xf - h * f) ** 2) / (4 * h) - np.log(4 * np.pi * h)     # N(x_from + h f, 2 h I)
+    a = np.sqrt(s)
+    close(np.ravel(quiet(mala_log_proposal, xt * a, xf * a, f / a, h * s)), [exact - 2 * np.log(a)], rtol=1e-11,
+          atol=1e-9, what="MALA proposal density")
+    big = -1000.0 * abs(e)
+    close(quiet(mh_log_accept_ratio, big, big + 1.5, -2.0, -0.5), -3.0, rtol=1e-12, atol=1e-9, what="MH ratio")
+
+
 # ================================================================================ the sweep
 def _run(name, e, seed):
     fn, _, _ = CASES[name]
