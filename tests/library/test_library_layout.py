@@ -358,3 +358,33 @@ def test_a_kernels_module_imports_no_readable_module_of_its_family():
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module not in (None, "kernels"):
                 raise AssertionError(f"{_dotted(path)} imports .{node.module} (line {node.lineno})")
+
+
+def _scale_registry():
+    sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
+    sys.path.insert(0, str(ROOT / "tests" / "library"))
+    import test_scales
+    return test_scales
+
+
+def test_every_public_function_has_a_scale_case_or_a_reason():
+    """Issue 69: the scale test's registry covers every function in every family's ``__all__``: a case that
+    sweeps it over 1e-150..1e150, or a one-line reason it needs none. A new public function fails here
+    until it has one or the other."""
+    scales = _scale_registry()
+    import fuzz_cases
+    entries = scales.registry()
+    missing = [k for f in fuzz_cases.FAMILIES for k in fuzz_cases.public_functions(f) if k not in entries]
+    assert not missing, ("public functions with no case in tests/library/test_scales.py and no reason in its "
+                         f"NOT_SWEPT: {', '.join(missing)}")
+
+
+def test_the_scale_registry_check_would_catch_a_new_function(monkeypatch):
+    import fuzz_cases
+    scales = _scale_registry()
+    real = fuzz_cases.public_functions
+    monkeypatch.setattr(fuzz_cases, "public_functions",
+                        lambda family: real(family) + (["discrete.markov_chain.brand_new"] if family == "discrete" else []))
+    with pytest.raises(AssertionError, match="brand_new"):
+        test_every_public_function_has_a_scale_case_or_a_reason()
+    assert "discrete.markov_chain.brand_new" not in scales.registry()
