@@ -5,7 +5,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checker import compare_array, result, problem_rng, check_function
+from .checker import problem_rng
+from .engine import Exercise, Part, lazy
 
 __all__ = ["LinearWindow", "EX_WINDOW", "strong_gradient", "weak_minimizer", "strong_minus_smoother"]
 
@@ -42,59 +43,55 @@ def _make() -> LinearWindow:
 EX_WINDOW = _make()
 
 
-def strong_gradient(fn) -> "result":
-    """Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1, a)`` returning ``(g_x1, g_a)``, the gradient of the
+_FLIP = "the sign is flipped: the cost rises along the gradient"
+_NO_OFFSET = "your forward run left the offset out"
+_GRADIENT = Exercise(
+    label="ex-da-4-gradient", name="strong_gradient", title="strong-constraint gradients", data="EX_WINDOW",
+    reference="da_fourdvar:strong_grads", function="my_grad", signature="(x1, a)",
+    cases=lambda: [(f"x1 = {v}, a = {off}", (np.array(v), np.array(off))) for v, off in
+                   (([0.0, 0.0], [0.0, 0.0]), ([1.0, -1.0], [0.3, -0.2]), ([2.5, 0.7], [-0.5, 0.4]))],
+    parts=(Part("g_x1", "the gradient with respect to x1 at {where}", rtol=1e-8, atol=1e-10, slips={
+        _NO_OFFSET: lazy("da_fourdvar:strong_grads", star=True, no_offset_forward=True, item=0),
+        _FLIP: lambda x, ref: -ref[0]}),
+        Part("g_a", "the gradient with respect to a at {where}", rtol=1e-8, atol=1e-10, slips={
+            "you summed the adjoint variables from the first time on, but a first acts on x_2":
+                lazy("da_fourdvar:strong_grads", star=True, from_first=True, item=1),
+            _NO_OFFSET: lazy("da_fourdvar:strong_grads", star=True, no_offset_forward=True, item=1),
+            _FLIP: lambda x, ref: -ref[1]})),
+    doc=r"""Exercise 1, ``ex-da-4-gradient``: your function ``fn(x1, a)`` returning ``(g_x1, g_a)``, the gradient of the
     strong-constraint cost of :data:`EX_WINDOW` with the offset ``a`` in its model, (2,) each, run at a few points.
-    Slips named: the a-gradient summed from the first time, no offset forward, a flipped sign."""
-    from .references import da_fourdvar as refs
-    def judge(out, where, x1, a):
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            return [f"on {where} your function should return the pair (g_x1, g_a); got {type(out).__name__}."]
-        g1, ga = refs.strong_grads(EX_WINDOW, x1, a)
-        _, sa = refs.strong_grads(EX_WINDOW, x1, a, from_first=True)
-        n1, na = refs.strong_grads(EX_WINDOW, x1, a, no_offset_forward=True)
-        flip = "the sign is flipped: the cost rises along the gradient"
-        return (compare_array(out[0], g1, f"the gradient with respect to x1 at {where}", rtol=1e-8, atol=1e-10,
-                              hints={"your forward run left the offset out": n1, flip: -g1})
-                + compare_array(out[1], ga, f"the gradient with respect to a at {where}", rtol=1e-8, atol=1e-10,
-                                hints={"you summed the adjoint variables from the first time on, but a first acts "
-                                       "on x_2": sa, "your forward run left the offset out": na, flip: -ga}))
+    Slips named: the a-gradient summed from the first time, no offset forward, a flipped sign.""")
 
-    cases = [(f"x1 = {v}, a = {off}", (np.array(v), np.array(off)))
-             for v, off in (([0.0, 0.0], [0.0, 0.0]), ([1.0, -1.0], [0.3, -0.2]), ([2.5, 0.7], [-0.5, 0.4]))]
-    return check_function("strong-constraint gradients", fn, cases, judge, name="my_grad", signature="(x1, a)")
-
-
-def weak_minimizer(X) -> "result":
-    """Exercise 2, ``ex-da-4-weak``: your weak-constraint 4DVar minimizer (6, 2) for :data:`EX_WINDOW`. Slips named:
+_WEAK = Exercise(
+    label="ex-da-4-weak", name="weak_minimizer", title="weak-constraint minimizer", data="EX_WINDOW",
+    reference="da_fourdvar:weak_reference",
+    parts=(Part("X", "your trajectory", rtol=1e-7, atol=1e-9, slips={
+        "you solved the strong-constraint problem (no model error)":
+            lazy("da_fourdvar:smoother_means", np.zeros((2, 2))),
+        "the model-error term is missing from your normal equations (Q infinite)":
+            lazy("da_fourdvar:smoother_means", 1e6 * np.eye(2)),
+        "your off-diagonal blocks multiply A and Q^{-1} in the wrong order":
+            lazy("da_fourdvar:weak_by_normal_equations", order=True),
+        "you exchanged the blocks above and below the diagonal (a transpose of each)":
+            lazy("da_fourdvar:weak_by_normal_equations", swap=True),
+        "you used A^T where the model has A (a transpose)":
+            lazy("da_fourdvar:weak_by_normal_equations", transpose=True)}),),
+    doc=r"""Exercise 2, ``ex-da-4-weak``: your weak-constraint 4DVar minimizer (6, 2) for :data:`EX_WINDOW`. Slips named:
     the strong-constraint solution, no model-error term, A and Q^{-1} in the wrong order, the off-diagonal blocks
-    exchanged, A^T for A."""
-    from .references import da_fourdvar as refs
-    hints = {"you solved the strong-constraint problem (no model error)":
-                 refs.smoother_means(EX_WINDOW, np.zeros((2, 2))),
-             "the model-error term is missing from your normal equations (Q infinite)":
-                 refs.smoother_means(EX_WINDOW, 1e6 * np.eye(2)),
-             "your off-diagonal blocks multiply A and Q^{-1} in the wrong order":
-                 refs.weak_by_normal_equations(EX_WINDOW, order=True),
-             "you exchanged the blocks above and below the diagonal (a transpose of each)":
-                 refs.weak_by_normal_equations(EX_WINDOW, swap=True),
-             "you used A^T where the model has A (a transpose)":
-                 refs.weak_by_normal_equations(EX_WINDOW, transpose=True)}
-    expected = refs.smoother_means(EX_WINDOW, EX_WINDOW.Q)
-    return result("weak-constraint minimizer", compare_array(X, expected, "your trajectory", rtol=1e-7, atol=1e-9,
-                                                             hints=hints))
+    exchanged, A^T for A.""")
 
+_STRONG_MINUS = Exercise(
+    label="ex-da-4-strong-smoother", name="strong_minus_smoother", title="strong constraint minus the smoother",
+    data="EX_WINDOW", reference="da_fourdvar:strong_minus_smoother",
+    parts=(Part("answer", "your difference", rtol=1e-7, atol=1e-10, slips={
+        "you took the difference the other way round": lambda p, ref: -ref[0],
+        "you gave zero: compute both estimates for this window": lambda p, ref: np.zeros(2),
+        "you gave the strong-constraint estimate alone, not the difference":
+            lazy("da_fourdvar:smoother_means", np.zeros((2, 2)), item=0),
+        "you gave the smoother's mean alone, not the difference": "da_fourdvar:smoothed_x1"}),),
+    doc=r"""Exercise 3, ``ex-da-4-strong-smoother``: the strong-constraint estimate of x1 minus the RTS smoother's mean of
+    x1 for :data:`EX_WINDOW`, (2,). Slips named: the reverse difference, zero, either estimate alone.""")
 
-def strong_minus_smoother(answer) -> "result":
-    """Exercise 3, ``ex-da-4-strong-smoother``: the strong-constraint estimate of x1 minus the RTS smoother's mean of
-    x1 for :data:`EX_WINDOW`, (2,). Slips named: the reverse difference, zero, either estimate alone."""
-    from .references import da_fourdvar as refs
-    strong = refs.smoother_means(EX_WINDOW, np.zeros((2, 2)))[0]    # no model noise: the strong constraint
-    smooth = refs.smoother_means(EX_WINDOW, EX_WINDOW.Q)[0]
-    diff = strong - smooth
-    hints = {"you took the difference the other way round": -diff,
-             "you gave zero: compute both estimates for this window": np.zeros(2),
-             "you gave the strong-constraint estimate alone, not the difference": strong,
-             "you gave the smoother's mean alone, not the difference": smooth}
-    return result("strong constraint minus the smoother",
-                  compare_array(answer, diff, "your difference", rtol=1e-7, atol=1e-10, hints=hints))
+strong_gradient = _GRADIENT.checker(globals())
+weak_minimizer = _WEAK.checker(globals())
+strong_minus_smoother = _STRONG_MINUS.checker(globals())

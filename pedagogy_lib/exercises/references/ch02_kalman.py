@@ -48,3 +48,21 @@ def rts_variant(mu_f, U_f, A, a, Q, *, offset=True, noise=True, gain_transposed=
         diff = (U_p - U_s[t + 1]) if sign_flipped else (U_s[t + 1] - U_p)
         U_s[t] = U_f[t] + J @ diff @ J.T
     return mu_s, U_s
+
+
+def step_filter(p):
+    """The filter at t: the second half of :func:`step_reference`, as (mean, covariance)."""
+    post = step_reference(p)[1]
+    return post.mu, post.Sigma
+
+
+def random_walk_root(p, ref) -> float:
+    return riccati_root(1.0, 1.0, p.q, p.r)
+
+
+def root_without_a2(p, ref) -> float:
+    return riccati_root(1.0, p.c, p.q, p.r)
+
+
+def root_without_c(p, ref) -> float:
+    return riccati_root(p.a, 1.0, p.q, p.r)

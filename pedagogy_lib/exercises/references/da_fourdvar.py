@@ -63,3 +63,17 @@ def weak_by_normal_equations(p, *, order=False, swap=False, transpose=False):
                 low = low.T
             H[nxt, s], H[s, nxt] = -low, -low.T
     return np.linalg.solve(H, b).reshape(T, n)
+
+
+def weak_reference(p):
+    """The weak-constraint minimizer: the smoother's means with the model's own Q."""
+    return smoother_means(p, p.Q)
+
+
+def strong_minus_smoother(p):
+    """The strong-constraint x1 (no model noise) minus the smoother's mean of x1."""
+    return smoother_means(p, np.zeros((2, 2)))[0] - smoother_means(p, p.Q)[0]
+
+
+def smoothed_x1(p, ref=None):
+    return smoother_means(p, p.Q)[0]
