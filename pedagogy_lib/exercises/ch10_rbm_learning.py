@@ -11,6 +11,7 @@ from scipy.special import expit as _sig
 
 from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
+from .engine import Exercise, Part
 from .checker import (FUNCTION_ANSWER, CheckResult, compare_array, compare_scalar, result, problem_rng, check_function,
                       tuple_problems)
 
@@ -53,68 +54,48 @@ def _make_wide() -> EFHParams:
 EX_WIDE = _make_wide()
 
 
-def data_moments(answer) -> object:
-    """Exercise 10.2.1 (a), ``ex-10-2-data-moment``: your data-phase moment over the rows of ``EX_LEARN.Y``, (3, 5).
-    Slips named: the model-phase moment, a sum, posterior means without the data."""
-    from .references import ch10_rbm_learning as refs
-    p, Yd = EX_LEARN
-    mu = refs.posterior_means(p, Yd)
-    expected = mu.T @ Yd / Yd.shape[0]
-    P, X, Y = refs.tables(p)
-    hints = {
-        "you took the moment under the model's joint (the negative phase), not under the data": X.T @ P @ Y,
-        "you summed over the data instead of averaging": mu.T @ Yd,
+_DATA_MOMENT = Exercise(
+    label="ex-10-2-data-moment", name="data_moments", title="data-phase moment <E[x|y] y^T>", data="EX_LEARN",
+    reference="ch10_rbm_learning:data_moment",
+    parts=(Part("answer", "the moment", rtol=1e-8, slips={
+        "you took the moment under the model's joint (the negative phase), not under the data":
+            "ch10_rbm_learning:model_phase_moment",
+        "you summed over the data instead of averaging": lambda p, ref: ref[0] * p.Y.shape[0],
         "you used the hidden biases alone, without W y, for the posterior means":
-            np.outer(_sig(p.b_x), Yd.mean(axis=0)),
-    }
-    return result("data-phase moment <E[x|y] y^T>", compare_array(answer, expected, "the moment", rtol=1e-8,
-                                                                    hints=hints))
+            lambda p, ref: np.outer(_sig(p.params.b_x), p.Y.mean(axis=0))}),),
+    doc=r"""Exercise 10.2.1 (a), ``ex-10-2-data-moment``: your data-phase moment over the rows of ``EX_LEARN.Y``, (3, 5).
+    Slips named: the model-phase moment, a sum, posterior means without the data.""")
 
-
-def model_moments(answer) -> object:
-    """Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of ``EX_WIDE`` (K = 3, M = 40), (3,
+_MODEL_MOMENT = Exercise(
+    label="ex-10-2-1-model-moment", name="model_moments", title="model-phase moment E[x y^T]", data="EX_WIDE",
+    reference="ch10_rbm_learning:model_moment",
+    parts=(Part("answer", "the moment", rtol=1e-8, slips="ch10_rbm_learning:model_moment_slips", shapes={
+        (3, 5): "your array has shape (3, 5), the size of EX_LEARN.params; the RBM of this exercise is EX_WIDE, with "
+                "40 visible units: the moment has shape (3, 40)."}),),
+    doc=r"""Exercise 10.2.1 (b), ``ex-10-2-1-model-moment``: your model-phase moment of ``EX_WIDE`` (K = 3, M = 40), (3,
     40). Slips named: no normalizer, hidden states weighted by their bias term alone, a product of marginal means, the
-    moment of ``EX_LEARN.params``."""
-    from .references import ch10_rbm_learning as refs
-    p = EX_WIDE
-    X, px, mean_y = refs.hidden_sum(p)
-    ref = (px[:, None] * X).T @ mean_y
-    X, u, _ = refs.hidden_sum(p, normalize=False)
-    _, q, _ = refs.hidden_sum(p, free_energy=False)
-    hints = {
-        "you did not divide by the normalizer Z": (u[:, None] * X).T @ mean_y,
-        "you weighted each hidden state by its bias term alone: its free energy also has a term for each "
-        "visible unit, summed out": (q[:, None] * X).T @ mean_y,
-        "you multiplied the marginal means E[x] E[y]^T: x and y are not independent under the joint":
-            np.outer(px @ X, px @ mean_y),
-    }
-    if np.shape(answer) == (3, 5):
-        return result("model-phase moment E[x y^T]",
-                      ["your array has shape (3, 5), the size of EX_LEARN.params; the RBM of this exercise is "
-                       "EX_WIDE, with 40 visible units: the moment has shape (3, 40)."])
-    return result("model-phase moment E[x y^T]", compare_array(answer, ref, "the moment", rtol=1e-8,
-                                                                 hints=hints))
+    moment of ``EX_LEARN.params``.""")
 
-
-def stationary_visible_biases(answer) -> object:
-    """Exercise 10.2.1 (c), ``ex-10-2-1-stationary-means``: the visible biases, (5,), with which a zero-weight
-    harmonium is at a stationary point of the exact MRE for ``EX_LEARN.Y``. Slips named: the data's means, the biases
-    of ``EX_LEARN.params``, zero biases, a wrong sign, the log of the means."""
-    Y = EX_LEARN.Y
-    m = Y.mean(axis=0)
-    expected = np.log(m) - np.log1p(-m)
-    hints = {
+_STATIONARY = Exercise(
+    label="ex-10-2-1-stationary-means", name="stationary_visible_biases",
+    title="visible biases of the zero-weight stationary point", data="EX_LEARN",
+    reference="ch10_rbm_learning:stationary_biases",
+    parts=(Part("answer", "your vector of biases", rtol=1e-8, atol=1e-12, slips={
         "you gave the data's visible means, which are not biases; write out the visible-bias block of "
-        "Eq. 10.19 at W = 0": m,
-        "you gave the biases of EX_LEARN.params, whose weights are not zero": EX_LEARN.params.b_y,
-        "you gave zero biases: at W = 0 the visible bias block of Eq. 10.19 does not vanish there": np.zeros_like(m),
-        "your biases have the wrong sign": -expected,
+        "Eq. 10.19 at W = 0": lambda p, ref: p.Y.mean(axis=0),
+        "you gave the biases of EX_LEARN.params, whose weights are not zero": lambda p, ref: p.params.b_y,
+        "you gave zero biases: at W = 0 the visible bias block of Eq. 10.19 does not vanish there":
+            lambda p, ref: np.zeros(p.Y.shape[1]),
+        "your biases have the wrong sign": lambda p, ref: -ref[0],
         "you took the logarithm of the means, where the visible-bias block of Eq. 10.19 at W = 0 does "
-        "not vanish": np.log(m),
-    }
-    return result("visible biases of the zero-weight stationary point",
-                  compare_array(answer, expected, "your vector of biases", rtol=1e-8, atol=1e-12,
-                                hints=hints))
+        "not vanish": lambda p, ref: np.log(p.Y.mean(axis=0))}),),
+    doc=r"""Exercise 10.2.1 (c), ``ex-10-2-1-stationary-means``: the visible biases, (5,), with which a zero-weight
+    harmonium is at a stationary point of the exact MRE for ``EX_LEARN.Y``. Slips named: the data's means, the biases
+    of ``EX_LEARN.params``, zero biases, a wrong sign, the log of the means.""")
+
+data_moments = _DATA_MOMENT.checker(globals())
+model_moments = _MODEL_MOMENT.checker(globals())
+stationary_visible_biases = _STATIONARY.checker(globals())
 
 
 def _gradient_cases():

@@ -63,6 +63,8 @@ class Part:
     #: reference in some entry (a bool differs; a slip of another shape is off).
     apart: tuple[float, float] = (1e-3, 0.0)
     hint: str = ""
+    #: ``{shape: message}``: an answer of one of these shapes (another exercise's, say) is told only the message.
+    shapes: Mapping[tuple, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -237,6 +239,13 @@ def _with(problem, args) -> tuple:
 
 def _compare(part: Part, answer, expected, hints: dict, where: str = "") -> list[str]:
     what = part.what.format(where=where)
+    if part.shapes:
+        try:
+            shape = np.shape(answer)
+        except ValueError:                     # a ragged list: the comparison says what is wrong with it
+            shape = None
+        if shape in part.shapes:
+            return [part.shapes[shape]]
     if part.kind == "scalar":
         return checker.compare_scalar(answer, expected, what, rtol=part.rtol, atol=part.atol, hints=hints)
     if part.kind == "array":

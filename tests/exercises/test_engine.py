@@ -13,8 +13,9 @@ import pedagogy_lib.exercises as E
 from pedagogy_lib.exercises import checker, engine
 
 #: Per migrated module: (named slips, per-student draws) counted in the module before it was migrated: its hint
-#: dictionaries' entries, and its calls of ``book_or_drawn`` and ``problem_rng``.
-BEFORE = {"ch02_kalman": (31, 4), "da_fourdvar": (14, 1)}
+#: dictionaries' entries, and its calls of ``book_or_drawn`` and ``problem_rng`` (ch10_rbm_learning: of the three
+#: exercises of 10.2.1 declared so far, and its two ``EX_`` values).
+BEFORE = {"ch02_kalman": (31, 4), "da_fourdvar": (14, 1), "ch10_rbm_learning": (11, 2)}
 
 
 def _declared():

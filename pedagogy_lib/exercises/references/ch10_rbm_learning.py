@@ -94,3 +94,40 @@ def gradient_variant(p: EFHParams, Yd, *, slip: str = ""):
     if slip == "transposed":
         grad = (grad[0].T,) + grad[1:]
     return grad
+
+
+def data_moment(prob):
+    """<E[x | y] y^T> averaged over the rows of the data."""
+    return posterior_means(prob.params, prob.Y).T @ prob.Y / prob.Y.shape[0]
+
+
+def model_phase_moment(prob, ref=None):
+    """E[x y^T] under the model's joint, by listing every joint state."""
+    P, X, Y = tables(prob.params)
+    return X.T @ P @ Y
+
+
+def model_moment(p: EFHParams):
+    """E[x y^T] of a harmonium with few hidden units, summing the visible units out."""
+    X, px, mean_y = hidden_sum(p)
+    return (px[:, None] * X).T @ mean_y
+
+
+def model_moment_slips(p: EFHParams, ref=None) -> dict:
+    """What named wrong derivations give for E[x y^T]."""
+    X, px, mean_y = hidden_sum(p)
+    _, u, _ = hidden_sum(p, normalize=False)
+    _, q, _ = hidden_sum(p, free_energy=False)
+    return {
+        "you did not divide by the normalizer Z": (u[:, None] * X).T @ mean_y,
+        "you weighted each hidden state by its bias term alone: its free energy also has a term for each "
+        "visible unit, summed out": (q[:, None] * X).T @ mean_y,
+        "you multiplied the marginal means E[x] E[y]^T: x and y are not independent under the joint":
+            np.outer(px @ X, px @ mean_y),
+    }
+
+
+def stationary_biases(prob):
+    """The log-odds of the data's visible means."""
+    m = prob.Y.mean(axis=0)
+    return np.log(m) - np.log1p(-m)
