@@ -1,31 +1,38 @@
 """Exercises declared once, as data: the engine derives the checker, the student's draw and the grader's entry.
 
 An exercise is an :class:`Exercise`: its statement's label, the checker's public name and title, the answer's
-:class:`Part` s (what each is called, how it is compared, its named slips), a reference (``"module:function"`` in
-``references/``, imported only when a checker runs), a per-student problem generator, and the written part. From it:
+:class:`Part` s (argument, name in messages, kind and tolerance, named slips), a reference (``"module:function"``
+in ``references/``, imported only when a checker runs), a per-student problem generator, and the written part::
 
-* ``EX_X = _X.book_or_drawn()`` is the book's problem, or, while a grader builds a student's copy
-  (:func:`checker.drawn_for`), one drawn for the student: the generator is called until every named slip is
-  clearly off the reference (:attr:`Part.apart`), so a module writes no rejection loop of its own;
-* ``name = _X.checker(globals(), EX_X)`` is the notebook's checker, ``name(*parts, problem=EX_X)``, or
-  ``name(fn)`` for a function answer, defined as a function of the chapter module (the grader's and the kernel's
-  rules look it up there by name);
-* :func:`summative` gives the grader's ``SUMMATIVE`` entries; ``tests/exercises/test_engine.py`` runs every
-  declared reference and slip on several students' data.
+    _WALK = Exercise(
+        label="ex-2-2-2-steady-state", name="steady_state", title="steady-state variance and gain",
+        reference="ch02_kalman:walk_reference", book=ScalarSSM(0.8, 2.0, 0.5, 1.0), draw=_draw_walk, seed=2221,
+        parts=(Part("P", "P", "scalar", apart=(0.03, 0.0), slips={"you took the other root": _other_root}),
+               Part("K", "K", "scalar", slips={"you left c out of the gain": lambda p, ref: ref[0] / (ref[0] + p.r)})))
+    EX_WALK = _WALK.book_or_drawn()                  # the book's problem, or the student's own
+    steady_state = _WALK.checker(globals(), EX_WALK)  # steady_state(P, K, problem=EX_WALK)
+    SUMMATIVE = summative(_WALK, ...)                 # the grader's entries (function answers, stated reasons)
+
+* ``book_or_drawn()`` reruns ``draw(rng)`` until every slip is clearly off the reference (:attr:`Part.apart`);
+* ``checker(globals(), default)`` defines the checker as a function of the chapter module, so the grader and the
+  kernel's rules find it by name; with ``data="EX_X"`` it takes no ``problem`` and reads ``EX_X`` at every call;
+  with ``function="my_fn"`` the answer is a function, run on ``cases()``, ``(where, args)`` pairs;
+* :func:`trials` gives the reference and every slip as answers; ``tests/exercises/test_engine.py`` runs them.
 
 Migrating a module
 ------------------
-1. Name declarations with a leading underscore (the grader ships every public non-callable to the student's
-   process). Keep each ``EX_`` name, checker name, argument name, title and message; keep the module's NamedTuples.
-2. Slips: one ``{message: callable}`` per part; the callable takes the problem (for a function answer: the
-   case's arguments) and returns that part's wrong value. Slip callables compute wrong answers only; anything
-   returning the reference belongs in ``references/``.
-3. Draws: the generator draws one candidate from ``rng`` exactly as the old loop did and returns ``None`` where
-   the old loop said ``continue``; the old slip-rejection test becomes ``Part(apart=(rel, abs))``. Then the
-   students' data are the old ones, draw for draw.
-4. The module's source must still say ``book_or_drawn(`` (the grader reads it to know the module draws).
-5. A checker that needs its own logic (an answer of the student's own construction) stays hand-written, with
-   a line saying why. Count the slips and draws before and after (``test_engine.py`` lists them).
+1. Declarations are private (``_WALK``): the grader ships every public non-callable to the student's process.
+   Keep each ``EX_`` name, checker name, argument name, title, message and NamedTuple; copy the docstring to
+   ``doc``. Compare the old and new messages on every answer :func:`trials` gives before deleting the old code.
+2. A slip is ``slip(problem, expected)`` (a function answer: ``slip(args, expected)``, ``args`` with the
+   problem first when ``data`` is set), ``expected`` the tuple of the reference's parts; a ``"module:function"``
+   or :class:`lazy` of ``references/``; or one callable giving the whole ``{message: value}`` table of a part.
+   Nothing in the chapter module may return a passing answer (``test_no_reference_reachable.py``).
+3. Draws: ``draw(rng)`` draws one candidate exactly as the old loop did and returns ``None`` where it said
+   ``continue``; its slip test becomes ``apart=(rel, abs)``. The students' data then stay the old ones.
+4. The module's source must still say ``book_or_drawn(`` or ``problem_rng(`` (the grader reads it).
+5. A checker with logic of its own (an answer of the student's construction, a trained model) stays
+   hand-written, saying why. Add the module's slip and draw counts from before to ``BEFORE`` in the test.
 """
 from __future__ import annotations
 
