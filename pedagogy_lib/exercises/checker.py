@@ -16,8 +16,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-#: The package's modules and packages that are machinery, not a chapter's checkers (``references`` holds their solvers).
-MACHINERY = ("checker", "references")
+#: The package's modules and packages that are machinery, not a chapter's checkers (``references`` holds their solvers,
+#: ``engine`` builds checkers from declarations).
+MACHINERY = ("checker", "engine", "references")
 
 __all__ = ["MACHINERY", "AnswerNotAccepted", "CheckResult", "result", "problem_rng", "book_or_drawn", "drawn_for",
            "HAND_RTOL", "FUNCTION_ANSWER", "as_numeric", "as_integer", "as_bool", "describe_miss", "compare_array",

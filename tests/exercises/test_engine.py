@@ -21,7 +21,7 @@ BEFORE = {"ch02_kalman": (31, 4), "da_fourdvar": (14, 1), "ch10_rbm_learning": (
 def _declared():
     out = []
     for info in pkgutil.iter_modules(E.__path__):
-        if info.name in (*checker.MACHINERY, "engine") or info.name.startswith("_"):
+        if info.name in checker.MACHINERY or info.name.startswith("_"):
             continue
         spec = importlib.util.find_spec(f"{E.__name__}.{info.name}")
         with open(spec.origin, encoding="utf-8") as f:
