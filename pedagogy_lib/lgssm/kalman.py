@@ -16,7 +16,8 @@ MARGINALIZE (Eq. 2.48 from Eq. 2.26); in the smoother, future conditioning is BA
 :func:`kalman_filter` validates, chooses the measurement-update form (``"covariance"``, Eq. 2.47, factors
 the ``m x m`` innovation covariance; ``"information"``, the roles of Eqs. 2.13-2.14, only ``n x n``
 matrices) and runs the kernel of :mod:`~pedagogy_lib.lgssm.kernels` (``backend="numba"``) or its NumPy
-twin below, built from :mod:`pedagogy_lib.gaussian` (``backend="numpy"``). :func:`kalman_smoother` adds
+twin below, built from the blocks of Section 2.1.2 written out for inputs validated once
+(``_bayes_invert_step``, ``backend="numpy"``). :func:`kalman_smoother` adds
 the backward pass; :func:`rts_smoother` runs it from a filter result and ``A`` alone.
 
 Rows are 0-based: row ``t`` is the book's ``t + 1`` (``y[t]`` is :math:`\mathbf y_{t+1}`, ``mu_pred[0]`` is
@@ -37,12 +38,11 @@ from scipy.linalg import solve_triangular
 
 from ..core.checks import PSD_RTOL, as_array, as_scalar, check_backend, check_choice, check_psd, check_shape, check_spd
 from ..core.kernels import EPS, SPD_ULPS
-from ..core.linalg import TAU, chol_solve, symmetrize
-from ..gaussian.blocks import bayes_invert
+from ..core.linalg import TAU, chol_logdet, chol_solve, symmetrize
 from . import kernels, small
 from .kernels import (FAIL_INFO, FAIL_INFO_COND, FAIL_INNOVATION, FAIL_OVERFLOW, FAIL_PRED, INFO_MAX_COND,
                       JOSEPH_RATIO)
-from .model import LGSSMParams, check_params_factored, check_u, check_y, filter_twin_seconds
+from .model import LGSSMParams, check_params_factored, check_u, check_y, filter_twin_seconds, model_fact
 
 __all__ = [
     "KalmanFilterResult",
@@ -155,7 +155,7 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
         \boldsymbol\Sigma_{\hat y|\hat x}` (or, with ``m > 2 n``, at most 1e8), else the covariance form (see
         "Precision notes" in the module).
     backend : {"auto", "numba", "numpy"}
-        The compiled kernel, or the readable twin built from :mod:`pedagogy_lib.gaussian`; ``"auto"`` runs
+        The compiled kernel, or the readable twin built from the blocks of Section 2.1.2; ``"auto"`` runs
         the twin while compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.prefer_compiled`).
 
     Returns
@@ -289,10 +289,15 @@ def noise_resolution_ratio(p, y, observed) -> float:
     n, m = p.mu1.shape[0], p.c.shape[0]
     if m <= n:
         return 0.0
-    rows = y[observed.astype(bool)]
+    rows = y if observed.all() else y[observed.astype(bool)]
     scale = max(float(np.max(np.abs(rows))) if rows.size else 0.0, float(np.max(np.abs(p.c))))
-    lam_min = float(np.linalg.eigvalsh(p.Sigma_y_x)[0])
+    lam_min = noise_eigmin(p)
     return EPS * scale / np.sqrt(lam_min) if lam_min > 0 else np.inf
+
+
+def noise_eigmin(p) -> float:
+    """The smallest eigenvalue of ``Sigma_y_x``, computed once per model (:func:`~pedagogy_lib.lgssm.model.model_fact`)."""
+    return model_fact(p, "eigmin_Sigma_y_x", lambda: float(np.linalg.eigvalsh(p.Sigma_y_x)[0]))
 
 
 def check_noise_resolution(p, y, observed) -> None:
@@ -310,7 +315,7 @@ def check_noise_resolution(p, y, observed) -> None:
     ratio = noise_resolution_ratio(p, y, observed)
     if ratio > NOISE_RESOLUTION:
         n, m = p.mu1.shape[0], p.c.shape[0]
-        lam_min = float(np.linalg.eigvalsh(p.Sigma_y_x)[0])
+        lam_min = noise_eigmin(p)
         need = lam_min * (ratio / NOISE_RESOLUTION) ** 2
         raise ValueError(f"Sigma_y_x is too small for y: with m = {m} observations of n = {n} states, m - n "
                          f"directions of each innovation are noise of standard deviation {np.sqrt(lam_min):.3g}, "
@@ -443,7 +448,7 @@ def _choose_form(form: str, p: LGSSMParams, L_R=None) -> tuple:
     check_choice(form, "form", FORMS)
     if form != "auto":
         return form, None
-    first = _auto_form(p, L_R)
+    first = model_fact(p, "auto_form", lambda: _auto_form(p, L_R))
     return first, ("covariance" if first == "information" else "information")
 
 
@@ -457,7 +462,7 @@ def _fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
         return out
     if noise_resolution_ratio(params, y, np.ones(y.shape[0], dtype=np.uint8)) > NOISE_RESOLUTION:
         return None
-    if form == "auto" and _auto_form(params) != "covariance":
+    if form == "auto" and model_fact(params, "auto_form", lambda: _auto_form(params)) != "covariance":
         return None
     return out
 
@@ -574,7 +579,9 @@ def _kalman_filter_numpy(p, y, observed, u, form) -> tuple:
     mu_filt, Upsilon_filt = np.zeros((T, n)), np.zeros((T, n, n))
     K, log_p_y = np.zeros((T, n, m)), np.zeros(T)
     mu_pred[0], Upsilon_pred[0] = mu1, Sigma1                       # Eq. 2.49: x_{1|0} = mu_1, Upsilon_{1|0} = Sigma_1
-    lam_min_R = np.linalg.eigvalsh(Sigma_y_x)[0]
+    lam_min_R = noise_eigmin(p)
+    emission = _emission_constants(C, Sigma_y_x)                    # the noise's factor, once per call
+    L_R = emission[0]
     for t in range(T):
         if t > 0:
             # TIME UPDATE (Eq. 2.48) = MARGINALIZE(filter at t-1, transition): the Eq. 2.26 roles are
@@ -593,35 +600,37 @@ def _kalman_filter_numpy(p, y, observed, u, form) -> tuple:
         if form == "covariance" and not _pivots_ok(symmetrize(C @ Upsilon_pred[t] @ C.T + Sigma_y_x)):
             raise _failure(t, FAIL_INNOVATION, form)
         if form == "information":
-            # the kernel's check on M = I + U_P G U_P^T (Upsilon_pred = U_P^T U_P, G = C^T Sigma_y|x^{-1} C)
+            # the kernel's checks: Upsilon_pred, then M = I + U_P G U_P^T (Upsilon_pred = U_P^T U_P)
+            if not _pivots_ok(Upsilon_pred[t]):
+                raise _failure(t, FAIL_PRED, form)
             U_P = np.linalg.cholesky(Upsilon_pred[t]).T
-            G = C.T @ np.linalg.solve(Sigma_y_x, C)
-            M = symmetrize(np.eye(n) + U_P @ G @ U_P.T)
+            M = symmetrize(np.eye(n) + U_P @ emission[3] @ U_P.T)
             if not _pivots_ok(M):
                 raise _failure(t, FAIL_INFO, form)
             d_M = np.diag(np.linalg.cholesky(M))
             if (d_M.max() / d_M.min()) ** 2 > INFO_MAX_COND:
                 raise _failure(t, FAIL_INFO_COND, form)
         try:
-            post = bayes_invert(mu_pred[t], Upsilon_pred[t], C, c, Sigma_y_x, y[t], form=form)
-        except (ValueError, np.linalg.LinAlgError):
+            mu_post, Sigma_post, gain, Sigma_y, log_ev = _bayes_invert_step(mu_pred[t], Upsilon_pred[t], C, c,
+                                                                            Sigma_y_x, emission, y[t], form)
+        except np.linalg.LinAlgError:
             raise _failure(t, FAIL_INNOVATION if form == "covariance" else FAIL_INFO, form) from None
-        mu_filt[t], K[t], log_p_y[t] = post.mu, post.gain, post.log_evidence
-        if form == "covariance" and np.trace(post.Sigma_y) > JOSEPH_RATIO * lam_min_R:
+        mu_filt[t], K[t], log_p_y[t] = mu_post, gain, log_ev
+        if form == "covariance" and np.trace(Sigma_y) > JOSEPH_RATIO * lam_min_R:
             # Joseph form of Eq. 2.47's covariance: (I - K C) Upsilon_pred (I - K C)^T + K Sigma_y|x K^T,
             # a sum of positive semidefinite terms (see the precision notes)
-            I_KC = np.eye(n) - post.gain @ C
-            Upsilon_filt[t] = symmetrize(I_KC @ Upsilon_pred[t] @ I_KC.T + post.gain @ Sigma_y_x @ post.gain.T)
+            I_KC = np.eye(n) - gain @ C
+            Upsilon_filt[t] = symmetrize(I_KC @ Upsilon_pred[t] @ I_KC.T + gain @ Sigma_y_x @ gain.T)
         else:
-            Upsilon_filt[t] = post.Sigma
+            Upsilon_filt[t] = Sigma_post
             # log p(y_t | ...) with its quadratic form as a sum of two squares, as the kernel computes it:
             # e^T Sigma_y|x^{-1} e + d^T Upsilon_pred^{-1} d (e = y_t - c - C mu_filt, d = mu_filt - mu_pred)
             # and log|Sigma_y| = log|Sigma_y|x| + log|Upsilon_pred| - log|Upsilon_filt| (determinant lemma)
-            e, d = y[t] - c - C @ post.mu, post.mu - mu_pred[t]
-            L_R, L_P = np.linalg.cholesky(Sigma_y_x), np.linalg.cholesky(Upsilon_pred[t])
+            e, d = y[t] - c - C @ mu_post, mu_post - mu_pred[t]
+            L_P = np.linalg.cholesky(Upsilon_pred[t])
             quad = np.sum(solve_triangular(L_R, e, lower=True) ** 2) + np.sum(solve_triangular(L_P, d, lower=True) ** 2)
             logdet = 2.0 * np.sum(np.log(np.diag(L_R))) + 2.0 * np.sum(np.log(np.diag(L_P))) \
-                - np.linalg.slogdet(post.Sigma)[1]
+                - np.linalg.slogdet(Sigma_post)[1]
             log_p_y[t] = -0.5 * (quad + logdet + m * np.log(TAU))
     # the first step whose output is not finite, as the kernels' step_is_finite finds it
     finite = np.isfinite(log_p_y)
@@ -631,6 +640,58 @@ def _kalman_filter_numpy(p, y, observed, u, form) -> tuple:
     if not finite.all():
         raise _failure(int(np.argmin(finite)), FAIL_OVERFLOW, form)
     return (mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, K, log_p_y, float(np.sum(log_p_y))), np.zeros((0, n, n))
+
+
+def _emission_constants(C, Sigma_y_x) -> tuple:
+    r"""What every measurement update of one sequence shares: ``(L_R, diagonal, R_inv_C, G, logdet_R)``, the lower
+    Cholesky factor of ``Sigma_y_x``, whether it is diagonal, :math:`\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C`,
+    :math:`\mathbf G = \mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C` and
+    :math:`\log|\boldsymbol\Sigma_{\hat y|\hat x}|`."""
+    L_R = np.linalg.cholesky(Sigma_y_x)
+    d = np.diag(Sigma_y_x)
+    diagonal = not np.any(Sigma_y_x - np.diag(d))
+    R_inv_C = C / d[:, None] if diagonal else chol_solve(L_R, C)
+    logdet_R = float(np.sum(np.log(d))) if diagonal else 2.0 * float(np.sum(np.log(np.diag(L_R))))
+    return L_R, diagonal, R_inv_C, C.T @ R_inv_C, logdet_R
+
+
+def _bayes_invert_step(mu_x, P, C, c, Sigma_y_x, emission, y_t, form) -> tuple:
+    r"""BAYES-INVERT of Section 2.1.2 for one observation, on inputs the filter has validated: the posterior
+    mean and covariance, the gain, the marginal covariance of ``y_t`` (covariance form; ``None`` in the
+    information form) and :math:`\log\hat p(\mathbf y_t)`.
+
+    ``"covariance"``: Eqs. 2.24-2.27 and 2.16-2.18 (factors the ``m x m`` marginal covariance);
+    ``"information"``: Eqs. 2.13-2.15 (factors ``n x n`` matrices), the log evidence by the determinant lemma
+    and Woodbury. ``emission`` is :func:`_emission_constants`' tuple. Raises ``numpy.linalg.LinAlgError`` when a
+    factorization fails.
+    """
+    L_R, diagonal, R_inv_C, G, logdet_R = emission
+    n, m = mu_x.shape[0], c.shape[0]
+    mu_y = C @ mu_x + c                                          # Eq. 2.16
+    r = y_t - mu_y
+    if form == "covariance":
+        Sigma_y = symmetrize(C @ P @ C.T + Sigma_y_x)            # Eq. 2.17
+        L_y = np.linalg.cholesky(Sigma_y)
+        gain = chol_solve(L_y, C @ P).T                          # Eq. 2.25: K = P C^T Sigma_y^{-1}
+        mu = mu_x + gain @ r                                     # Eq. 2.27
+        Sigma = symmetrize(P - gain @ Sigma_y @ gain.T)
+        white = solve_triangular(L_y, r, lower=True, check_finite=False)
+        log_ev = -0.5 * (white @ white) - 0.5 * chol_logdet(L_y) - 0.5 * m * np.log(TAU)    # Eq. 2.18
+        return mu, Sigma, gain, Sigma_y, float(log_ev)
+    L_x = np.linalg.cholesky(P)
+    precision = symmetrize(G + chol_solve(L_x, np.eye(n)))      # Eq. 2.14
+    L_post = np.linalg.cholesky(precision)
+    Sigma = symmetrize(chol_solve(L_post, np.eye(n)))
+    gain = Sigma @ R_inv_C.T                                     # Eq. 2.15: K = Sigma_{x|y} C^T Sigma_y|x^{-1}
+    R_inv = (lambda v: v / np.diag(Sigma_y_x)) if diagonal else (lambda v: chol_solve(L_R, v))  # Sigma_y|x^{-1} v
+    mu = chol_solve(L_post, R_inv(y_t - c) @ C + chol_solve(L_x, mu_x))                          # Eq. 2.13
+    W = R_inv(r)
+    b = W @ C
+    # log p(y) without Sigma_y^{-1}: log|Sigma_y| = log|Sigma_y|x| + log|P| + log|precision| (determinant lemma),
+    # r^T Sigma_y^{-1} r = r^T Sigma_y|x^{-1} r - b^T Sigma_{x|y} b (Woodbury)
+    quad = r @ W - b @ chol_solve(L_post, b)
+    logdet = logdet_R + chol_logdet(L_x) + chol_logdet(L_post)
+    return mu, Sigma, gain, None, float(-0.5 * quad - 0.5 * logdet - 0.5 * m * np.log(TAU))
 
 
 def _pivots_ok(S) -> bool:

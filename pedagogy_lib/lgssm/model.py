@@ -20,12 +20,12 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import SPD_SCREEN_MAX_N, SYM_RTOL, as_array, check_int, check_rng, check_shape, check_spd
-from ..core.jit import HAVE_NUMBA
+from ..core.jit import HAVE_NUMBA, prefer_compiled
 from ..core.kernels import EPS, SPD_ULPS
 from . import kernels
 
 __all__ = ["LGSSMParams", "CovarianceFactors", "check_params", "check_params_factored", "check_y", "check_u",
-           "sample_lgssm"]
+           "model_fact", "sample_lgssm"]
 
 
 def filter_twin_seconds(T: int, n: int, m: int) -> float:
@@ -35,7 +35,21 @@ def filter_twin_seconds(T: int, n: int, m: int) -> float:
     return T * (2.5e-4 + 1e-9 * (n ** 3 + m ** 3))
 
 
-class LGSSMParams(NamedTuple):
+class _LGSSMFields(NamedTuple):
+    """The nine fields of :class:`LGSSMParams` (a named tuple; the subclass carries the checks' result)."""
+
+    mu1: np.ndarray
+    Sigma1: np.ndarray
+    A: np.ndarray
+    B: np.ndarray | None
+    a: np.ndarray
+    Sigma_x: np.ndarray
+    C: np.ndarray
+    c: np.ndarray
+    Sigma_y_x: np.ndarray
+
+
+class LGSSMParams(_LGSSMFields):
     r"""Parameters of the linear-Gaussian state-space model (Section 2.2.2, Eq. 2.49).
 
     Attributes
@@ -58,17 +72,14 @@ class LGSSMParams(NamedTuple):
         Emission offset :math:`\mathbf c`.
     Sigma_y_x : ndarray, shape (m, m)
         Emission noise covariance :math:`\boldsymbol\Sigma_{\hat y|\hat x}`.
-    """
 
-    mu1: np.ndarray
-    Sigma1: np.ndarray
-    A: np.ndarray
-    B: np.ndarray | None
-    a: np.ndarray
-    Sigma_x: np.ndarray
-    C: np.ndarray
-    c: np.ndarray
-    Sigma_y_x: np.ndarray
+    A model is validated once: the first call that takes it (the Kalman filter, the smoother, EM, sampling)
+    checks its fields and keeps the result on the object, with what later calls derive from it (Cholesky
+    factors, the smallest observation-noise eigenvalue, the measurement-update form ``form="auto"`` picks),
+    so that later calls check only their data. A model made by the constructor or by ``_replace`` is a new
+    object and is checked at its first use, by the same rules. The arrays are read as they are at that
+    first use: change a model by making a new one, not by writing into its arrays.
+    """
 
 
 # ------------------------------------------------------------------------------------------------
@@ -104,9 +115,29 @@ def check_params_factored(params, name: str = "params") -> tuple:
     the observations with ``L_Sigma_y_x``)."""
     if not isinstance(params, LGSSMParams):
         raise TypeError(f"{name} must be an LGSSMParams; got {type(params).__name__}.")
-    clear = _clear_params(params)
-    if clear is not None:
-        return clear
+    done = params.__dict__.get("validated")
+    if done is None:                         # the first use of this object: check it, keep the result
+        done = _clear_params(params) or _check_fields(params)
+        facts = params.__dict__.setdefault("facts", {})
+        for obj in (params, done[0]):        # the clean model is validated too, and shares the facts
+            obj.__dict__["validated"] = done
+            obj.__dict__["facts"] = facts
+    return done
+
+
+def model_fact(params: LGSSMParams, key: str, compute):
+    """What ``compute()`` returns for this model, computed once per object and kept on it with the
+    validation's result (:class:`LGSSMParams`): a quantity derived from the parameters alone that a call
+    would otherwise recompute each time (an eigenvalue, the form ``form="auto"`` picks). ``params`` has
+    passed :func:`check_params_factored` (or the compiled screen of the small fast path)."""
+    facts = params.__dict__.setdefault("facts", {})
+    if key not in facts:
+        facts[key] = compute()
+    return facts[key]
+
+
+def _check_fields(params: LGSSMParams) -> tuple:
+    """The full checks of :func:`check_params_factored`, which decide and explain."""
     mu1 = as_array(params.mu1, "mu1", ndim=1, dims="(n,)")
     n = mu1.shape[0]
     if n == 0:
@@ -142,12 +173,18 @@ def check_params_factored(params, name: str = "params") -> tuple:
             CovarianceFactors(L_Sigma1, L_Sigma_x, L_Sigma_y_x))
 
 
+#: What the full checks of a small model cost in NumPy, about 100 µs: the work ``backend="auto"``'s rule
+#: (:func:`pedagogy_lib.core.jit.prefer_compiled`) weighs before compiling the screen, which runs once per model.
+SCREEN_TWIN_SECONDS = 1e-4
+
+
 def _clear_params(params: LGSSMParams) -> tuple | None:
     """The fast lane of :func:`check_params_factored`: its result when every field is already a float64
     C-contiguous writeable array of the right shape, with at most ``SPD_SCREEN_MAX_N`` dimensions, and the compiled
     screen :func:`~pedagogy_lib.lgssm.kernels.screen_model` passes it (entries finite and within
     ``MAX_MAGNITUDE``, the covariances clearly positive definite); ``None`` otherwise, and the full checks
-    then decide and explain. A small model under a slider is validated at every call."""
+    then decide and explain. The screen is compiled under the rule of ``backend="auto"``: until then (or once
+    compiled elsewhere) the full checks run, once per model either way."""
     mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x = params
     for field, x in zip(params._fields, params):   # only B may be None (no inputs); other Nones: full checks
         if x is None and field == "B":
@@ -161,6 +198,8 @@ def _clear_params(params: LGSSMParams) -> tuple | None:
     if (not 0 < n <= SPD_SCREEN_MAX_N or not 0 < m <= SPD_SCREEN_MAX_N or Sigma1.shape != (n, n)
             or A.shape != (n, n) or B.ndim != 2 or B.shape[0] != n or a.shape != (n,) or Sigma_x.shape != (n, n)
             or C.shape != (m, n) or Sigma_y_x.shape != (m, m)):
+        return None
+    if not prefer_compiled(kernels.screen_model, SCREEN_TWIN_SECONDS):   # the full checks, in NumPy
         return None
     model = (mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x)
     ok, L1, Lx, Ly = kernels.screen_model(model, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)

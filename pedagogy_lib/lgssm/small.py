@@ -42,6 +42,19 @@ def compiled():
     return compile_for(kernels.run_small, kernels.SMALL_SIGNATURE)
 
 
+_chosen = False                                # set once backend="auto" has chosen the compiled call
+
+
+def _prefer(twin_seconds: float) -> bool:
+    """The rule of ``backend="auto"`` (:func:`~pedagogy_lib.core.jit.prefer_compiled`) for the filter's kernel; once it
+    says yes, the compiled call is taken for the rest of the process without asking again (this path calls
+    :func:`compiled`, not the dispatcher the rule looks at, so the rule would otherwise look for its cache mark
+    at every call)."""
+    global _chosen
+    _chosen = prefer_compiled(kernels.filter_covariance, twin_seconds)
+    return _chosen
+
+
 def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
     """The fields of the filter's (or, with ``smooth``, the smoother's) result, or ``None`` for the full path."""
     if not FAST_PATH or backend not in ("auto", "numba") or u is not None or form not in ("auto", "covariance") \
@@ -54,7 +67,7 @@ def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
     n, m = mu1.size, c.size
     if y.ndim != 2 or y.shape[0] < 1 or max(n, m) >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto": maybe information
         return None
-    if backend == "auto" and not prefer_compiled(kernels.filter_covariance, filter_twin_seconds(y.shape[0], n, m)):
+    if backend == "auto" and not _chosen and not _prefer(filter_twin_seconds(y.shape[0], n, m)):
         return None
     try:
         out = compiled()(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, _SCREEN, smooth)   # (ok, *fields)
