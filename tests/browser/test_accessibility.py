@@ -112,7 +112,7 @@ def test_keyboard_reaches_and_drives_the_first_player(open_page, site_root, chap
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     try:                                          # the new frame's image (allowed 30 s; else named below)
-        page.wait_for_function(f"(old) => ({frame})()[1] !== old", arg=before[1], timeout=30_000)
+        page.wait_for_function(f"(old) => ({frame})()[1] !== old", arg=before[1], timeout=30_000, polling=100)
     except Exception:                             # noqa: BLE001 - reported by the assertion below
         pass
     after = page.evaluate(frame)

@@ -152,7 +152,7 @@ def _open(page, rel: str) -> None:
     kernel = page.locator(".jp-Toolbar-kernelName").first
     try:          # "No Kernel" until the app has read the kernelspec and started a session
         page.wait_for_function("() => /Pyodide/.test((document.querySelector('.jp-Toolbar-kernelName') || "
-                               "{}).innerText || '')", timeout=30_000)
+                               "{}).innerText || '')", timeout=30_000, polling=100)
     except Exception:                                    # noqa: BLE001 - named here
         pytest.fail(f"{rel}: after 30 s the kernel shown is {kernel.inner_text()!r}, not the Pyodide kernel")
 

@@ -35,7 +35,10 @@ The visit, in order:
    colour rules check one element of each look (same colours, type and backdrop), not every
    element, and each look once, on the first page that shows it (``_COLOUR_CONTEXT``; a test below
    makes sure a bad colour is still caught).
-7. **Phone.** At 390 px wide nothing makes the page wider than the screen.
+7. **Phone.** At 390 px wide nothing makes the page wider than the screen, and no slider panel
+   scrolls sideways or has a control sticking out of it (a long label or a drop-down as wide as its
+   longest choice once did, on four pages). On the pages with the widest tables, no word in a table
+   cell is split over two lines (and, on the widest, one is when cells may break anywhere).
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from test_phone import SPLIT_WORDS, widest_table_pages
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 #: Rules that axe marks experimental but that test a WCAG 2.1 A/AA criterion (2.5.3 Label in Name).
@@ -190,6 +194,21 @@ _PHONE = """(w) => ({width: Math.max(document.documentElement.scrollWidth, docum
         .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > w + 1))
         .slice(0, 4).map(e => e.tagName + '.' + String(e.className).slice(0, 40) + ': ' +
                          (e.textContent || '').trim().slice(0, 40))})"""
+
+#: For each slider panel of the page: what scrolls sideways (the panel or a box around it, with the
+#: hidden width) and which control reaches past the panel's right edge; and how many panels there are.
+_PANEL_FIT = """() => { const panels = [...document.querySelectorAll('.bd-article figure.pgw-sliders')];
+    return {count: panels.length, problems: panels.flatMap((f, i) => {
+    const out = [];
+    for (let e = f; e && !e.classList.contains('bd-article'); e = e.parentElement)
+        if (e.scrollWidth > e.clientWidth + 1)
+            out.push(`panel ${i + 1}: ${e.tagName.toLowerCase()}.${String(e.className).split(' ')[0]} hides ${e.scrollWidth - e.clientWidth} px`);
+    const edge = f.getBoundingClientRect().right;
+    for (const c of f.querySelectorAll('.pgw-controls label, .pgw-controls select, .pgw-controls input, .pgw-controls output'))
+        if (c.getBoundingClientRect().right > edge + 1)
+            out.push(`panel ${i + 1}: a ${c.tagName.toLowerCase()} reaches ${Math.round(c.getBoundingClientRect().right - edge)} px past it`);
+    return out;
+})}; }"""
 
 
 #: Bring the transitions that a change of mode or an opened solution starts to their end state:
@@ -417,7 +436,7 @@ class ControlProblem(Exception):
 def _new_image(page, img, old_src: str, what: str) -> str:
     try:
         page.wait_for_function("([el, old]) => (el.currentSrc || el.src) !== old && el.complete && "
-                               "el.naturalWidth > 0", arg=[img, old_src], timeout=IMAGE_TIMEOUT_MS)
+                               "el.naturalWidth > 0", arg=[img, old_src], timeout=IMAGE_TIMEOUT_MS, polling=100)
     except Exception as exc:                       # noqa: BLE001 - reported as a test failure
         raise ControlProblem(f"{what} did not show a new, loaded image (still {old_src[-60:]}): "
                              f"{str(exc).splitlines()[0]}") from None
@@ -469,7 +488,7 @@ def _check_player(page, player, n: int) -> None:
     # player in the same place, which a browser starved of CPU (a loaded machine) may not paint in 30 s
     player.evaluate("el => el.scrollIntoView({block: 'center'})")
     img = player.query_selector("img.pgw-img")
-    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=IMAGE_TIMEOUT_MS)
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=IMAGE_TIMEOUT_MS, polling=100)
     first = _image(img)["src"]
     nxt = player.query_selector("button[data-act=next]")          # keyboard: focus Next, press Enter
     nxt.focus()
@@ -496,7 +515,7 @@ def _check_player(page, player, n: int) -> None:
 def _check_sliders(page, figure, n: int) -> int:
     figure.evaluate("el => el.scrollIntoView({block: 'center'})")   # see _check_player
     img = figure.query_selector("img.pgw-img")
-    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=IMAGE_TIMEOUT_MS)
+    page.wait_for_function("(el) => el.complete && el.naturalWidth > 0", arg=img, timeout=IMAGE_TIMEOUT_MS, polling=100)
     moved = 0
     for control in figure.query_selector_all("input[type=range][data-ctl]"):
         label = figure.query_selector(f"label[for='{control.get_attribute('id')}']")
@@ -545,10 +564,14 @@ def _controls(page, kind: str, selector: str, check) -> dict:
 
 
 def visit(open_context, book_page: str, site_url: str, axe_source: str, collapsed_pass: bool = True,
-          looks_checked: set | None = None) -> dict:
+          looks_checked: set | None = None, tables: bool = False, split_probe: bool = False,
+          panel_probe: bool = False) -> dict:
     """Open ``book_page`` once and observe everything this module asserts (see the module docstring);
     axe looks at the collapsed blocks only when ``collapsed_pass`` is true, and its colour rules at
-    the looks not in ``looks_checked`` (see :func:`run_axe`)."""
+    the looks not in ``looks_checked`` (see :func:`run_axe`). With ``tables``, the words of its tables
+    at phone width are looked at too (``SPLIT_WORDS`` of ``test_phone.py``); with ``split_probe`` also
+    once more with table cells allowed to break anywhere, to show that a split word is seen; with
+    ``panel_probe`` the slider panels once more with their labels and menus made too wide."""
     context, page = open_context(book_page, color_scheme="light", wait_ms=0)
     report = {"axe": [], "axe_advice": {}}
     try:
@@ -587,6 +610,18 @@ def visit(open_context, book_page: str, site_url: str, axe_source: str, collapse
         page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
         page.evaluate(_TRANSITIONS_DONE)                      # laid out and painted at the new width
         report["phone"] = page.evaluate(_PHONE, PHONE_WIDTH)
+        report["panels"] = page.evaluate(_PANEL_FIT)
+        if panel_probe:
+            style = page.add_style_tag(content=".pgw-controls select, .pgw-controls label { min-width: 500px; }")
+            report["panels_widened"] = page.evaluate(_PANEL_FIT)
+            style.evaluate("(el) => el.remove()")
+        if tables:
+            report["tables"] = page.evaluate(SPLIT_WORDS)
+        if split_probe:
+            style = page.add_style_tag(content=".bd-article table td, .bd-article table th "
+                                               "{ overflow-wrap: anywhere !important; }")
+            report["tables_anywhere"] = page.evaluate(SPLIT_WORDS)
+            style.evaluate("(el) => el.remove()")
         report["late_errors"] = page.js_errors[errors_before + len(report["control_errors"]):]
     finally:
         context.close()
@@ -601,6 +636,8 @@ def page_report(open_context, site_url, axe_source, site_root, built_pages, tmp_
     A page visited by a second worker is an error (its tests were not kept together, and the run
     pays for the visit twice): the workers note their visits in a folder they share."""
     sample, looks_checked = collapsed_sample(site_root, built_pages), set()
+    table_pages = widest_table_pages(site_root, built_pages)
+    first_panel = next((p for p in built_pages if "pgw pgw-sliders" in (site_root / p).read_text(encoding="utf-8")), None)
     base = tmp_path_factory.getbasetemp()
     visits = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "page-visits"
     visits.mkdir(exist_ok=True)
@@ -616,7 +653,8 @@ def page_report(open_context, site_url, axe_source, site_root, built_pages, tmp_
                             "run on one worker (see pytest_xdist_make_scheduler in conftest.py)")
             mine.add(path)
         return visit(open_context, path, site_url, axe_source, collapsed_pass=path in sample,
-                     looks_checked=looks_checked)
+                     looks_checked=looks_checked, tables=path in table_pages,
+                     split_probe=bool(table_pages) and path == table_pages[0], panel_probe=path == first_panel)
 
     return once
 
@@ -708,6 +746,51 @@ def test_page_fits_a_phone_screen(report, book_page):
     phone = report["phone"]
     assert phone["width"] <= PHONE_WIDTH + 1, (
         f"{book_page} is {phone['width']} px wide on a {PHONE_WIDTH} px screen; widest: {phone['culprits']}")
+
+
+def test_slider_panels_fit_a_phone_column(report, book_page):
+    """At 390 px no slider panel, nor the output that holds it, scrolls sideways, and no control
+    (a long label, a drop-down as wide as its longest choice) sticks out of its panel."""
+    if not report["sliders"]["count"]:
+        pytest.skip(f"{book_page} has no interactive figure")
+    panels = report["panels"]
+    assert panels["count"] == report["sliders"]["count"], (
+        f"{book_page}: {panels['count']} slider panels measured at {PHONE_WIDTH} px, "
+        f"{report['sliders']['count']} found at 1280 px")
+    assert not panels["problems"], (f"{book_page}: slider panels wider than a {PHONE_WIDTH} px column:\n  "
+                                    + "\n  ".join(panels["problems"][:20]))
+
+
+def test_a_slider_panel_too_wide_is_noticed(report, book_page):
+    """The check above sees a panel too wide: on the first page with slider panels, their labels
+    and menus made 500 px wide, every panel is named, with the labels that stick out."""
+    found = report.get("panels_widened")
+    if found is None:
+        pytest.skip(f"{book_page} is not the first page with slider panels")
+    named = {p.split(":")[0] for p in found["problems"]}
+    assert found["count"] and named == {f"panel {i + 1}" for i in range(found["count"])}, found
+    assert any("a label reaches" in p for p in found["problems"]), found["problems"]
+
+
+def test_table_cells_break_lines_between_words_at_phone_width(report, book_page):
+    """On the pages whose tables need the most width (``widest_table_pages`` of ``test_phone.py``),
+    at 390 px no word of ordinary letters in a table cell is split over two lines (each word's text
+    range lies on one line). That the page is no wider than the screen is checked on every page above."""
+    found = report.get("tables")
+    if found is None:
+        pytest.skip(f"{book_page} is not among the pages with the widest tables")
+    assert found["words"] > 20, f"{book_page}: hardly a word found in its tables ({found}): is the check looking?"
+    assert not found["split"], (f"{book_page} at {PHONE_WIDTH} px: {len(found['split'])} of {found['words']} "
+                                f"words split over two lines, e.g. {found['split'][:4]}")
+
+
+def test_split_words_are_noticed(report, book_page):
+    """The check above sees a split word: on the page with the widest table, with cells allowed to
+    break anywhere again (as they were) and the table held to the screen's width, its words split."""
+    found = report.get("tables_anywhere")
+    if found is None:
+        pytest.skip(f"{book_page} is not the page with the widest table")
+    assert found["split"], f"{book_page}: no split word noticed in {found['words']} words"
 
 
 def test_page_weight_budget(report, book_page, site_root, site_url):

@@ -6,7 +6,9 @@ would be):
 
 * **Tables** (at 390 px), on the pages whose tables need the most width when no word is broken
   (:func:`widest_table_pages`): no word of ordinary letters in a table cell is split over two
-  lines (each word's text range must lie on one line), and the page is no wider than the screen.
+  lines (each word's text range must lie on one line). These pages are looked at in their one
+  visit of ``test_pages.py`` (which also checks that no page is wider than the screen); this module
+  holds what chooses them and the script that finds split words.
 * **Figures** (at 375 px), on the page with the widest figure and the first other pages with an
   animation player and with a slider figure: a figure drawn for a phone as well
   (``plotting.phone_layout``) shows that drawing there and its own at 1280 px; every figure image of
@@ -15,9 +17,9 @@ would be):
   least :data:`MIN_TEXT_PX` high (and that smallest text is at least that high in the image itself);
   a player and a slider figure, moved by keyboard, show phone images; the page does not scroll
   sideways. (``test_site_html.py`` checks that every wide figure of the site has a phone drawing.)
-* **Slider panels** (at 390 px), on every page that has one: no panel, nor the output that holds it,
-  scrolls sideways, and no control sticks out of its panel (a long label or a drop-down as wide as
-  its longest choice once did, on four pages).
+
+The slider panels at 390 px are checked on every page that has one, in the one visit of the page
+of ``test_pages.py``.
 """
 from __future__ import annotations
 
@@ -28,7 +30,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLE_WIDTH = 390
 FIGURE_WIDTH = 375
 #: The smallest text height (CSS px) a figure may show at phone width.
 MIN_TEXT_PX = 9.0
@@ -150,20 +151,11 @@ def figure_pages(site_root: Path, chapter_pages: list[str]) -> list[str]:
 
 # ------------------------------------------------------------------ in the browser
 
-_SETTLE = """async () => {
-    const ready = (async () => {
-        if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-        if (document.fonts && document.fonts.ready) await document.fonts.ready;
-        return true;
-    })();
-    return Promise.race([ready, new Promise(r => setTimeout(() => r(false), 30000))]);
-}"""
-
 _PAGE_WIDTH = "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
 
 #: Every word of ordinary letters in a table cell (not in code or a formula), and the words whose
 #: text range lies on more than one line.
-_SPLIT_WORDS = r"""() => {
+SPLIT_WORDS = r"""() => {
     const out = {cells: 0, words: 0, split: []};
     const skip = 'code, pre, kbd, samp, mjx-container, script, style, .visually-hidden, .sr-only';
     for (const cell of document.querySelectorAll('.bd-article table td, .bd-article table th')) {
@@ -187,41 +179,6 @@ _SPLIT_WORDS = r"""() => {
     }
     return out;
 }"""
-
-
-@pytest.fixture(scope="module")
-def table_pages(site_root, built_pages):
-    pages = widest_table_pages(site_root, built_pages)
-    if not pages:
-        pytest.skip("no page of the built book has a table")
-    return pages
-
-
-def test_table_cells_break_lines_between_words_at_phone_width(open_page, table_pages):
-    problems = []
-    for path in table_pages:
-        page = open_page(path, wait_ms=0)
-        page.set_viewport_size({"width": TABLE_WIDTH, "height": 844})
-        assert page.evaluate(_SETTLE), f"{path}: MathJax or the web fonts did not finish loading within 30 s"
-        found = page.evaluate(_SPLIT_WORDS)
-        assert found["words"] > 20, f"{path}: hardly a word found in its tables ({found}): is the check looking?"
-        if found["split"]:
-            problems.append(f"{path}: {len(found['split'])} of {found['words']} words split over two lines, "
-                            f"e.g. {found['split'][:4]}")
-        width = page.evaluate(_PAGE_WIDTH)
-        if width > TABLE_WIDTH + 1:
-            problems.append(f"{path}: the page is {width} px wide on a {TABLE_WIDTH} px screen")
-    assert not problems, "\n".join(problems)
-
-
-def test_split_words_are_noticed(open_page, table_pages):
-    """The check above sees a split word: with cells allowed to break anywhere again (as they were)
-    and the table held to the screen's width, the widest table's words split."""
-    page = open_page(table_pages[0], wait_ms=0)
-    page.set_viewport_size({"width": TABLE_WIDTH, "height": 844})
-    page.evaluate(_SETTLE)
-    page.add_style_tag(content=".bd-article table td, .bd-article table th { overflow-wrap: anywhere !important; }")
-    assert page.evaluate(_SPLIT_WORDS)["split"], f"{table_pages[0]}: no split word noticed"
 
 
 #: Every figure image of a cell output that is shown: the file it shows, its own file, the file of its
@@ -268,7 +225,7 @@ def _moves_on_a_phone(page, widget, move) -> str | None:
         page.wait_for_function("""([w, before]) => { const img = w.querySelector('img.pgw-img'),
             source = w.querySelector('picture source'), file = u => u.split('/').pop();
             return img.complete && file(img.currentSrc) === file(source.srcset) && file(source.srcset) !== before; }""",
-                               arg=[widget, before["src"]], timeout=10_000)
+                               arg=[widget, before["src"]], timeout=10_000, polling=100)
     except Exception:                          # noqa: BLE001 - named here
         return f"it shows {page.evaluate(_WIDGET_IMAGE, widget)} (before: {before})"
     return None
@@ -291,7 +248,7 @@ def test_figures_are_drawn_for_a_phone_and_readable_there(open_page, site_root, 
             problems.append(f"{path} at 1280 px: a phone drawing is shown")
         page.set_viewport_size({"width": FIGURE_WIDTH, "height": 812})
         try:
-            page.wait_for_function(_PHONE_SHOWN, timeout=30_000)
+            page.wait_for_function(_PHONE_SHOWN, timeout=30_000, polling=100)
         except Exception:                        # noqa: BLE001 - named below
             problems.append(f"{path}: at {FIGURE_WIDTH} px not every figure shows its phone drawing within 30 s")
         figures = page.evaluate(_FIGURES)
@@ -332,34 +289,3 @@ def test_figures_are_drawn_for_a_phone_and_readable_there(open_page, site_root, 
     if moved != {"player", "slider"}:
         problems.append(f"only {sorted(moved)} of a player and a slider figure with phone images were moved on {pages}")
     assert not problems, "\n".join(problems)
-
-
-# ------------------------------------------------------------------ slider panels at 390 px
-#: For each slider panel of the page: what scrolls sideways (the panel or a box around it, with the
-#: hidden width) and which control reaches past the panel's right edge.
-_PANEL_FIT = """() => [...document.querySelectorAll('.bd-article figure.pgw-sliders')].flatMap((f, i) => {
-    const out = [];
-    for (let e = f; e && !e.classList.contains('bd-article'); e = e.parentElement)
-        if (e.scrollWidth > e.clientWidth + 1)
-            out.push(`panel ${i + 1}: ${e.tagName.toLowerCase()}.${String(e.className).split(' ')[0]} hides ${e.scrollWidth - e.clientWidth} px`);
-    const edge = f.getBoundingClientRect().right;
-    for (const c of f.querySelectorAll('.pgw-controls label, .pgw-controls select, .pgw-controls input, .pgw-controls output'))
-        if (c.getBoundingClientRect().right > edge + 1)
-            out.push(`panel ${i + 1}: a ${c.tagName.toLowerCase()} reaches ${Math.round(c.getBoundingClientRect().right - edge)} px past it`);
-    return out;
-})"""
-
-
-def test_slider_panels_fit_a_phone_column(open_page, site_root, site_url, chapter_pages):
-    pages = [p for p in chapter_pages
-             if 'class="pgw pgw-sliders' in (site_root / p).read_text(encoding="utf-8", errors="replace")]
-    assert pages, "no page has a slider panel"
-    page = open_page(pages[0], wait_ms=0)
-    page.set_viewport_size({"width": TABLE_WIDTH, "height": 844})
-    problems = []
-    for path in pages:
-        if path != pages[0]:
-            page.goto(f"{site_url}{path}", wait_until="domcontentloaded")
-        page.wait_for_function("() => document.readyState !== 'loading'")
-        problems += [f"{path}: {p}" for p in page.evaluate(_PANEL_FIT)]
-    assert not problems, f"slider panels wider than a {TABLE_WIDTH} px column:\n" + "\n".join(problems[:20])

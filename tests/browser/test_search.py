@@ -14,14 +14,14 @@ TEX = re.compile(r"\\[()\[\]]|\\(?:mathbf|boldsymbol|hat|bar|frac|Upsilon|mathca
 def test_search_snippets_show_no_tex(open_page):
     page = open_page("search.html?q=covariance")
     page.wait_for_function("() => document.querySelectorAll('#search-results li p.context').length >= 5",
-                           timeout=60_000)
+                           timeout=60_000, polling=100)
     # Sphinx lists the results one by one and then says how many it found; each result's snippet
     # arrives when its page has been fetched (allowed 30 s more, else the check reads what is there)
     try:
         page.wait_for_function("""() => { const s = document.querySelector('#search-results .search-summary,'
             + ' #search-results > p'); return s && /found|did not match/i.test(s.textContent) &&
             [...document.querySelectorAll('#search-results li')].every(li => li.querySelector('p.context, span')); }""",
-                               timeout=30_000)
+                               timeout=30_000, polling=100)
     except Exception:                             # noqa: BLE001 - the assertions below read what arrived
         pass
     snippets = page.eval_on_selector_all("#search-results li p.context", "els => els.map(e => e.textContent)")
