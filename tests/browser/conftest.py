@@ -113,8 +113,9 @@ def find_chromium() -> str | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_xdist_make_scheduler(config, log):
     """Under ``--dist loadgroup``, every test of ``test_pages.py`` for one page goes to one worker:
-    they share one visit of the page. (xdist's own grouping marks a group by editing the test's node
-    id, which pytest 9 no longer reads, so the groups are formed here from the page in the test's id.)"""
+    they share one visit of the page; so do the tests of ``test_focus_contrast.py``, which share its
+    few pages. (xdist's own grouping marks a group by editing the test's node id, which pytest 9 no
+    longer reads, so the groups are formed here from the test's id.)"""
     if config.getoption("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -122,12 +123,16 @@ def pytest_xdist_make_scheduler(config, log):
     class ByPage(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             found = _PAGE_TEST.match(nodeid)
-            return "page:" + found.group(1) if found else nodeid
+            if found:
+                return "page:" + found.group(1)
+            return "module:" + nodeid.split("::")[0] if nodeid.split("::")[0].endswith(_SHARED_MODULES) else nodeid
 
     return ByPage(config, log)
 
 
 _PAGE_TEST = re.compile(r".*test_pages\.py::test_\w+\[(.+)\]$")
+#: Modules whose tests share pages among them, and so run on one worker.
+_SHARED_MODULES = ("test_focus_contrast.py",)
 
 
 def pytest_generate_tests(metafunc):

@@ -120,14 +120,28 @@ def _settle(page) -> None:
     }""")
 
 
-def _open(open_page, path: str, mode: str):
-    page = open_page(path, color_scheme=mode, wait_ms=0)
-    if path.startswith("search.html"):
-        _wait_for_results(page)
-    _settle(page)
-    page.add_style_tag(content=STILL)
-    page.evaluate(_ALL_IMAGES)
-    return page
+@pytest.fixture(scope="session")
+def still_page(open_context):
+    """``still_page(path, mode)``: the page opened in that colour mode, settled and held still (see
+    :data:`STILL`), every image loaded. A page is opened once per mode and shared by the tests of this
+    module that look at it, in the order they run (each leaves nothing focused or hovered); they run
+    on one worker (``pytest_xdist_make_scheduler`` in ``conftest.py``)."""
+    opened = {}
+
+    def opener(path: str, mode: str):
+        if (path, mode) not in opened:
+            context, page = open_context(path, color_scheme=mode, wait_ms=0)
+            opened[path, mode] = context
+            if path.startswith("search.html"):
+                _wait_for_results(page)
+            _settle(page)
+            page.add_style_tag(content=STILL)
+            page.evaluate(_ALL_IMAGES)
+        return opened[path, mode].pages[0]
+
+    yield opener
+    for context in opened.values():
+        context.close()
 
 
 #: Every image loaded now (the widgets' images load lazily, when scrolled to: one arriving between
@@ -145,7 +159,7 @@ def _wait_for_results(page) -> None:
     """Sphinx's search lists its results one by one and then says how many it found."""
     page.wait_for_function("""() => { const s = document.querySelector('#search-results .search-summary,'
         + ' #search-results > p'); return s && /found|did not match/i.test(s.textContent); }""",
-                           timeout=60_000)
+                           timeout=60_000, polling=100)
 
 
 #: JavaScript shared by the page scripts below: ``parse`` reads a CSS colour as [r, g, b, alpha];
@@ -267,9 +281,9 @@ FOCUS_CASES = [("intro", "light"), ("chapter", "light"), ("chapter", "dark"), ("
 
 
 @pytest.mark.parametrize("which,mode", FOCUS_CASES, ids=[f"{w}-{m}" for w, m in FOCUS_CASES])
-def test_focus_is_visible_on_every_control(open_page, sample, which, mode):
+def test_focus_is_visible_on_every_control(still_page, sample, which, mode):
     path = sample[which]
-    page = _open(open_page, path, mode)
+    page = still_page(path, mode)
     page.mouse.move(0, 0)
     page.keyboard.press("Shift")                  # a key press: focus is now drawn as for the keyboard
     controls = page.evaluate(_FOCUS_SURVEY)
@@ -300,6 +314,7 @@ def test_focus_is_visible_on_every_control(open_page, sample, which, mode):
             ratio, change, bg = max(ratios, key=lambda t: t[0])
             problems.append(f"focus {change['what']} {tuple(round(v) for v in change['colour'][:3])} "
                             f"has {ratio:.2f}:1 on {tuple(round(v) for v in bg)}: {label}")
+    page.evaluate("() => { if (document.activeElement) document.activeElement.blur(); }")   # for the next test
     assert photographed, f"{path}: no control could be photographed"
     assert not problems, f"{path} ({mode}), {len(controls)} controls:\n  " + "\n  ".join(dict.fromkeys(problems))
 
@@ -340,9 +355,9 @@ def _text_problems(element, state: str, what: str) -> list[str]:
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])
-def test_links_keep_their_contrast_when_hovered_or_focused(open_page, sample, mode):
+def test_links_keep_their_contrast_when_hovered_or_focused(still_page, sample, mode):
     path = sample["chapter"]
-    page = _open(open_page, path, mode)
+    page = still_page(path, mode)
     problems, seen = [], []
     for what, css in LINK_KINDS.items():
         link = next((a for a in page.query_selector_all(css) if a.is_visible()), None)
@@ -366,8 +381,8 @@ def test_links_keep_their_contrast_when_hovered_or_focused(open_page, sample, mo
 
 # ------------------------------------------------------------------------------- 3. search page
 
-def test_search_page_passes_axe_in_light_and_dark_mode(open_page, axe_source):  # noqa: F811 (a fixture)
-    page = _open(open_page, SEARCH, "light")
+def test_search_page_passes_axe_in_light_and_dark_mode(still_page, axe_source):  # noqa: F811 (a fixture)
+    page = still_page(SEARCH, "light")
     results = page.evaluate("() => document.querySelectorAll('#search-results li').length")
     marked = page.evaluate("() => document.querySelectorAll('#search-results span.highlighted').length")
     assert results > 0, f"{SEARCH}: no results"
@@ -415,9 +430,9 @@ _PANELS = r"""() => {
 }"""
 
 
-def test_widget_panels_follow_the_dark_theme(open_page, sample):
+def test_widget_panels_follow_the_dark_theme(still_page, sample):
     path = sample["chapter"]
-    page = _open(open_page, path, "dark")
+    page = still_page(path, "dark")
     panels = page.evaluate(_PANELS)
     kinds = {p["kind"] for p in panels}
     assert any("pgw-sliders" in k for k in kinds) and any("pgw-player" in k for k in kinds), (
