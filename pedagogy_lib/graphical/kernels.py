@@ -10,10 +10,9 @@ Right at every scale: :func:`sum_product` scales each message, and reports ``los
 a cavity or a node's product spans more than the floats (potentials near :math:`e^{\pm 600}`); the caller
 then runs :func:`sum_product_log`, every message in logs (twin ``_sum_product_log_numpy``).
 
-Contract: the caller checks the tree's fields, shapes and order (parents before their children);
-the kernel checks, in one loop before its passes, that every potential is positive and finite, and
-returns the answer as a flag rather than raising. It draws no random number and returns its results
-in arrays of its own.
+Contract: the tree was checked when it was built (fields, shapes, positive finite potentials, an
+order with parents before their children; its arrays read-only); the kernels trust it. They draw no
+random number and return their results in arrays of their own.
 """
 from __future__ import annotations
 
@@ -63,9 +62,8 @@ def rescale_inside(inside, i, K):
 
 @njit_inline
 def up_message(psi, inside, i, K, up, scale):
-    """``up[i] = (psi[i] / scale) @ inside[i]``, unit stride; returns its sum, and whether every entry
-    is at least ``MESSAGE_LO``."""
-    s, fine = 0.0, True
+    """``up[i] = (psi[i] / scale) @ inside[i]``, unit stride; returns its sum, smallest and largest entry."""
+    s, lo, hi = 0.0, np.inf, 0.0
     for a in range(K):
         acc = 0.0
         if scale == 1.0:
@@ -76,27 +74,32 @@ def up_message(psi, inside, i, K, up, scale):
                 acc += (psi[i, a, b] / scale) * inside[i, b]
         up[i, a] = acc
         s += acc
-        fine &= acc >= MESSAGE_LO
-    return s, fine
+        lo = min(lo, acc)
+        hi = max(hi, acc)
+    return s, lo, hi
 
 
 @njit_inline
 def down_message(psi, x, i, K, down, scale):
-    """``down[i] = (psi[i] / scale).T @ x``, summed over ``a`` in a register; returns its sum, and
-    whether every entry is at least ``MESSAGE_LO``."""
-    s, fine = 0.0, True
+    """``down[i] = (psi[i] / scale).T @ x``, adding the rows of ``psi[i]`` in turn (unit stride, so the
+    loop over ``b`` is vectorized); returns its sum, smallest and largest entry."""
     for b in range(K):
-        acc = 0.0
+        down[i, b] = 0.0
+    for a in range(K):
+        xa = x[a]
         if scale == 1.0:
-            for a in range(K):
-                acc += psi[i, a, b] * x[a]
+            for b in range(K):
+                down[i, b] += psi[i, a, b] * xa
         else:                              # the rare edge far from 1: divided entry by entry
-            for a in range(K):
-                acc += (psi[i, a, b] / scale) * x[a]
-        down[i, b] = acc
-        s += acc
-        fine &= acc >= MESSAGE_LO
-    return s, fine
+            for b in range(K):
+                down[i, b] += (psi[i, a, b] / scale) * xa
+    s, lo, hi = 0.0, np.inf, 0.0
+    for b in range(K):
+        v = down[i, b]
+        s += v
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return s, lo, hi
 
 
 @njit_inline
@@ -118,11 +121,12 @@ def sum_product(parent, phi, psi, order):
     (the logs of the normalizers add up to :math:`\log Z`); downward, the parent's message to each
     child from the parent's cavity (everything at the parent but the child's own message); each
     marginal is the normalized product of a node's potential and all its messages. Returns
-    ``(marg (N, K), log_Z, ok, lossy)``; ``ok`` is false if a potential is not positive and finite, and
-    then the others mean nothing; ``lossy`` is true if a vector the passes multiply on (a node's
-    complete ``inside``, a message, a cavity) spans more than ``1 / MESSAGE_LO``
-    between its entries, so that its smallest entries may have lost digits or be 0: then the caller
-    runs :func:`sum_product_log`. NumPy twin: :func:`~pedagogy_lib.graphical.tree._sum_product_numpy`.
+    ``(marg (N, K), log_Z, lossy)``; ``lossy`` is true if a vector the passes multiply on (a node's
+    complete ``inside``, a message, a cavity) spans more than ``1 / MESSAGE_LO`` between its
+    entries, so that its smallest entries may have lost digits or be 0: then the caller runs
+    :func:`sum_product_log` (and the others mean nothing). The tree was checked when it was built:
+    potentials positive and finite, ``order`` topological. NumPy twin:
+    :func:`~pedagogy_lib.graphical.tree._sum_product_numpy`.
 
     Scaled, so that no scale of the potentials under- or overflows (issue 53), for one division and
     one log per message: each message is normalized as it is sent, and ``inside`` divided by its
@@ -133,11 +137,11 @@ def sum_product(parent, phi, psi, order):
     ``1e-290`` times the largest of its vector (potentials :math:`e^{\pm 600}` make such messages),
     is reported as ``lossy`` rather than lost silently.
     """
-    inside, up, log_Z, ok, lossy = upward_pass(parent, phi, psi, order)
+    inside, up, log_Z, lossy = upward_pass(parent, phi, psi, order)
     if lossy:
-        return inside, log_Z, ok, True
+        return inside, log_Z, True
     marg, lossy = downward_pass(parent, psi, order, inside, up)
-    return marg, log_Z, ok, lossy
+    return marg, log_Z, lossy
 
 
 @njit_inline
@@ -153,43 +157,37 @@ def spans_too_far(v, K):
 
 @njit_ieee
 def upward_pass(parent, phi, psi, order):
-    """The upward pass of :func:`sum_product`: ``(inside, up, log_Z, ok)``, ``inside[i]`` the (scaled)
+    """The upward pass of :func:`sum_product`: ``(inside, up, log_Z, lossy)``, ``inside[i]`` the (scaled)
     product of ``phi[i]`` and the messages of ``i``'s children, ``up[i]`` the normalized message to
-    the parent, ``ok`` whether every entry of ``phi`` and ``psi`` is positive and finite, ``lossy``
-    whether a complete ``inside`` or a message spans more than ``1 / MESSAGE_LO``."""
+    the parent, ``lossy`` whether a complete ``inside`` or a message spans more than ``1 / MESSAGE_LO``."""
     N, K = phi.shape
-    ok = True                              # every potential positive and finite (a NaN is neither)
-    flat = phi.reshape(N * K)
-    for j in range(N * K):
-        ok &= (flat[j] > 0.0) & (flat[j] < np.inf)
-    flat = psi.reshape(N * K * K)          # one streaming loop: cheaper than K^2 checks at each node
-    for j in range(N * K * K):
-        ok &= (flat[j] > 0.0) & (flat[j] < np.inf)
     inside = phi.copy()
-    up = np.ones((N, K))
+    up = np.empty((N, K))
     log_Z = 0.0
     for n in range(N - 1, -1, -1):
         i = order[n]
         p = parent[i]
         if spans_too_far(inside[i], K):            # complete: every child of i came before
-            return inside, up, log_Z, ok, True
+            return inside, up, log_Z, True
         if p < 0:
             log_Z += rescale_inside(inside, i, K)
             s = 0.0
             for k in range(K):
                 s += inside[i, k]
             log_Z += np.log(s)
+            for k in range(K):
+                up[i, k] = 1.0
             continue
-        s, fine = up_message(psi, inside, i, K, up, 1.0)
-        if not (fine and s <= MESSAGE_HI):         # the rare message: sent again, scaled
+        s, lo, hi = up_message(psi, inside, i, K, up, 1.0)
+        if not (lo >= MESSAGE_LO and s <= MESSAGE_HI):     # the rare message: sent again, scaled
             log_Z += rescale_inside(inside, i, K)
             scale = edge_scale(psi, i, K)
             log_Z += np.log(scale)
-            s, fine = up_message(psi, inside, i, K, up, scale)
-            if not fine:                           # still below MESSAGE_LO: its terms may be subnormal
-                return inside, up, log_Z, ok, True
-        if spans_too_far(up[i], K):
-            return inside, up, log_Z, ok, True
+            s, lo, hi = up_message(psi, inside, i, K, up, scale)
+            if not lo >= MESSAGE_LO:               # still: its terms may be subnormal
+                return inside, up, log_Z, True
+        if not lo >= MESSAGE_LO * hi:
+            return inside, up, log_Z, True
         r = 1.0 / s
         top = 0.0
         for a in range(K):
@@ -199,7 +197,7 @@ def upward_pass(parent, phi, psi, order):
         log_Z += np.log(s)
         if top < INSIDE_LO:
             log_Z += rescale_inside(inside, p, K)
-    return inside, up, log_Z, ok, False
+    return inside, up, log_Z, False
 
 
 @njit_ieee
@@ -207,17 +205,24 @@ def downward_pass(parent, psi, order, inside, up):
     """The downward pass of :func:`sum_product` from the results of :func:`upward_pass`: ``(marg, lossy)``,
     ``lossy`` if a cavity or a message spans more than ``1 / MESSAGE_LO``."""
     N, K = inside.shape
-    down = np.ones((N, K))                 # m_{pa(i) -> i}, normalized; parents are visited first
+    down = np.empty((N, K))                # m_{pa(i) -> i}, normalized; parents are visited first
     marg = np.empty((N, K))
     cavity = np.empty(K)
     for n in range(N):
         i = order[n]
         p = parent[i]
-        if p >= 0:
+        if p < 0:
+            for k in range(K):
+                down[i, k] = 1.0
+        else:
+            c_lo, c_hi = np.inf, 0.0
             for a in range(K):             # everything at the parent but i's own message
-                cavity[a] = inside[p, a] * down[p, a] / up[i, a]
-            s, fine = down_message(psi, cavity, i, K, down, 1.0)
-            if not (fine and s <= MESSAGE_HI) or spans_too_far(cavity, K):   # sent again, scaled
+                v = inside[p, a] * down[p, a] / up[i, a]
+                cavity[a] = v
+                c_lo = min(c_lo, v)
+                c_hi = max(c_hi, v)
+            s, lo, hi = down_message(psi, cavity, i, K, down, 1.0)
+            if not (lo >= MESSAGE_LO and s <= MESSAGE_HI and c_lo >= MESSAGE_LO * c_hi):   # sent again, scaled
                 for a in range(K):         # in logs, as one entry may have overflowed
                     cavity[a] = np.log(inside[p, a]) + np.log(down[p, a]) - np.log(up[i, a])
                 top = cavity.max()
@@ -225,10 +230,10 @@ def downward_pass(parent, psi, order, inside, up):
                     cavity[a] = np.exp(cavity[a] - top)
                 if spans_too_far(cavity, K):
                     return marg, True
-                s, fine = down_message(psi, cavity, i, K, down, edge_scale(psi, i, K))
-                if not fine:
+                s, lo, hi = down_message(psi, cavity, i, K, down, edge_scale(psi, i, K))
+                if not lo >= MESSAGE_LO:
                     return marg, True
-            if spans_too_far(down[i], K):
+            if not lo >= MESSAGE_LO * hi:
                 return marg, True
             r = 1.0 / s
             for b in range(K):
@@ -322,7 +327,10 @@ def sum_product_log(parent, phi, psi, order):
 
 
 def warmup_kernels() -> None:
-    """Compile (or load from cache) the kernel on a three-node tree: a root and its two children."""
-    parent = np.array([-1, 0, 0], dtype=np.int64)
-    sum_product(parent, np.ones((3, 2)), np.ones((3, 2, 2)), np.arange(3, dtype=np.int64))
-    sum_product_log(parent, np.ones((3, 2)), np.ones((3, 2, 2)), np.arange(3, dtype=np.int64))
+    """Compile (or load from cache) the kernels on a three-node tree, a root and its two children, its
+    arrays read-only as a :class:`~pedagogy_lib.graphical.tree.PairwiseTree` holds them."""
+    args = (np.array([-1, 0, 0], dtype=np.int64), np.ones((3, 2)), np.ones((3, 2, 2)), np.arange(3, dtype=np.int64))
+    for a in args:
+        a.setflags(write=False)
+    sum_product(*args)
+    sum_product_log(*args)

@@ -39,8 +39,21 @@ __all__ = ["PairwiseTree", "TreeMarginals", "make_pairwise_tree", "check_pairwis
 _LOG_POTENTIAL_MAX = 700.0
 
 
-class PairwiseTree(NamedTuple):
+class _PairwiseTreeFields(NamedTuple):
+    parent: np.ndarray
+    phi: np.ndarray
+    psi: np.ndarray
+    order: np.ndarray
+
+
+class PairwiseTree(_PairwiseTreeFields):
     r"""A validated pairwise tree (or forest).
+
+    Validated when built, however it is built: :func:`make_pairwise_tree` (which also computes the
+    order), ``PairwiseTree(parent, phi, psi, order)`` by hand, ``_make`` or ``_replace`` are held to
+    the same rules (:func:`check_pairwise_tree`), and the tree holds read-only copies of its arrays,
+    so that what was checked stays true: an edit in place raises, an edit by ``_replace`` is checked.
+    :func:`tree_sum_product` then checks nothing of it again.
 
     Attributes
     ----------
@@ -53,12 +66,42 @@ class PairwiseTree(NamedTuple):
         (rows of roots are ignored).
     order : ndarray of int, shape (N,)
         A topological order: every parent before its children.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a field breaks a rule of :func:`check_pairwise_tree` (the message names ``tree.<field>``).
     """
 
-    parent: np.ndarray
-    phi: np.ndarray
-    psi: np.ndarray
-    order: np.ndarray
+    def __new__(cls, parent, phi, psi, order):
+        par, phi_c, psi_c = _check_fields(parent, phi, psi, "tree.")
+        order_c = _check_order(par, order, "tree")
+        _check_values(phi_c, psi_c, "tree.")
+        return _frozen_tree(cls, (par, parent), (phi_c, phi), (psi_c, psi), (order_c, order))
+
+    @classmethod
+    def _make(cls, iterable):
+        return cls(*iterable)
+
+    def _replace(self, /, **changes):
+        unknown = set(changes) - set(self._fields)
+        if unknown:
+            raise ValueError(f"PairwiseTree has no field(s) {sorted(unknown)}; its fields are {self._fields}.")
+        return type(self)(**{**self._asdict(), **changes})
+
+
+def _owned(pair) -> np.ndarray:
+    """The checked array of ``(checked, given)`` as a read-only array sharing no memory with ``given``."""
+    arr, given = pair
+    if isinstance(given, np.ndarray) and np.may_share_memory(arr, given):
+        arr = arr.copy()
+    arr.setflags(write=False)
+    return arr
+
+
+def _frozen_tree(cls, *pairs) -> PairwiseTree:
+    """A :class:`PairwiseTree` of checked fields, each a read-only array of its own (no check here)."""
+    return _PairwiseTreeFields.__new__(cls, *(_owned(p) for p in pairs))
 
 
 class TreeMarginals(NamedTuple):
@@ -122,13 +165,10 @@ def _check_values(phi, psi, prefix):
                              f"{arr[idx]:.3g}. Use belief_propagation for potentials with zeros.")
 
 
-def _check_structure(tree, name: str) -> PairwiseTree:
-    """``tree`` with clean fields after every check but the potentials' values: O(N), not O(N K^2)."""
-    if not isinstance(tree, PairwiseTree):
-        raise TypeError(f"{name} must be a PairwiseTree from make_pairwise_tree; got {type(tree).__name__}.")
-    par, phi, psi = _check_fields(tree.parent, tree.phi, tree.psi, f"{name}.")
+def _check_order(par, order, name: str) -> np.ndarray:
+    """``order`` as int64 after checking it is a topological order of the tree ``par``: O(N), no sort."""
     N = par.size
-    order = np.asarray(tree.order)
+    order = np.asarray(order)
     if order.shape != (N,) or order.dtype.kind not in "iu":
         raise ValueError(f"{name}.order must be an integer array of shape (N,) = ({N},); got {order.dtype} of "
                          f"shape {order.shape}.")
@@ -145,28 +185,26 @@ def _check_structure(tree, name: str) -> PairwiseTree:
         i = int(child[np.argmax(late)])
         raise ValueError(f"{name}.order must put every parent before its children (a topological order; "
                          f"make_pairwise_tree computes one); node {i} comes before its parent {par[i]}.")
-    return PairwiseTree(par, phi, psi, order)
+    return order
 
 
 def check_pairwise_tree(tree, name: str = "tree") -> PairwiseTree:
-    """Return ``tree`` with clean fields after checking each of them against the others.
+    """Return ``tree``, a :class:`PairwiseTree`: every one was checked when it was built.
 
-    A :class:`PairwiseTree` built by hand or edited with ``_replace`` is held to the rules of
-    :func:`make_pairwise_tree`, and its ``order`` must be a topological order (a permutation of
-    the nodes with every parent before its children, which also rules out cycles). Vectorized:
-    :math:`O(N K^2)` with no Python loop over nodes.
+    The rules a tree is held to when built (by :func:`make_pairwise_tree`, by hand or by
+    ``_replace``): ``parent`` a non-empty integer vector of indices in ``[-1, N)`` with no
+    self-loops, ``phi`` ``(N, K)``, ``psi`` ``(N, K, K)``, every potential positive and finite, and
+    ``order`` a topological order (a permutation of the nodes with every parent before its children,
+    which also rules out cycles). Vectorized: :math:`O(N K^2)` with no Python loop over nodes, once
+    per tree.
 
     Raises
     ------
     TypeError
-        If ``tree`` is not a :class:`PairwiseTree` or a field is not real and numeric.
-    ValueError
-        If ``parent`` is not a non-empty integer vector of indices in ``[-1, N)`` (no self-loops),
-        ``phi`` is not ``(N, K)``, ``psi`` not ``(N, K, K)``, ``order`` is not a topological order of
-        the ``N`` nodes, or a potential is not positive and finite.
+        If ``tree`` is not a :class:`PairwiseTree`.
     """
-    tree = _check_structure(tree, name)
-    _check_values(tree.phi, tree.psi, f"{name}.")
+    if not isinstance(tree, PairwiseTree):
+        raise TypeError(f"{name} must be a PairwiseTree from make_pairwise_tree; got {type(tree).__name__}.")
     return tree
 
 
@@ -182,9 +220,10 @@ def make_pairwise_tree(parent, phi, psi) -> PairwiseTree:
         If shapes disagree, a potential is not positive and finite, a parent index is out of range, or
         the parent pointers contain a cycle (then it is not a tree; the message names a node on it).
     """
-    par, phi, psi = _check_fields(parent, phi, psi, "")
-    _check_values(phi, psi, "")
-    return PairwiseTree(par, phi, psi, _topological_order(par))
+    par, phi_c, psi_c = _check_fields(parent, phi, psi, "")
+    _check_values(phi_c, psi_c, "")
+    order = _topological_order(par)
+    return _frozen_tree(PairwiseTree, (par, parent), (phi_c, phi), (psi_c, psi), (order, None))
 
 
 def _topological_order(par: np.ndarray) -> np.ndarray:
@@ -240,14 +279,13 @@ def _sum_product_numpy(parent, phi, psi, order):
     entry when that falls below ``INSIDE_LO``, and a message that is not safe (:func:`_safe`) sent again
     from ``inside`` (or the cavity) divided by its largest entry and the edge potential by its own when
     that is far from 1; the logs of the divisors add up to part of :math:`\log Z`. Returns
-    ``(marg, log_Z, ok, lossy)``, ``ok`` false (and nothing computed) if a potential is not positive and
-    finite, ``lossy`` true (and the rest meaningless) if a complete ``inside``, a message or a cavity
-    spans more than ``1 / MESSAGE_LO`` (:func:`_spans_too_far`): then :func:`_sum_product_log_numpy` runs.
+    ``(marg, log_Z, lossy)``, ``lossy`` true (and the rest meaningless) if a complete ``inside``, a
+    message or a cavity spans more than ``1 / MESSAGE_LO`` (:func:`_spans_too_far`): then
+    :func:`_sum_product_log_numpy` runs. The potentials are positive and finite (the tree was checked
+    when built).
     """
     N, K = phi.shape
-    if not (_positive_finite(phi) and _positive_finite(psi)):      # the kernel checks the same, in a loop
-        return np.full((N, K), np.nan), np.nan, False, False
-    lossy = np.full((N, K), np.nan), np.nan, True, True
+    lossy = np.full((N, K), np.nan), np.nan, True
     inside = phi.copy()                    # phi_i times the messages from i's children, rescaled
     up = np.ones((N, K))                   # m_{i -> pa(i)}, normalized
     log_Z = 0.0
@@ -304,7 +342,7 @@ def _sum_product_numpy(parent, phi, psi, order):
             inside[i] /= inside[i].max()
             b = inside[i] * down[i]
         marg[i] = b / b.sum()
-    return marg, log_Z, True, False
+    return marg, log_Z, False
 
 
 def _log_mat_vec(lpsi_i, lv):
@@ -351,7 +389,7 @@ def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMargi
     Parameters
     ----------
     tree : PairwiseTree
-        From :func:`make_pairwise_tree` (validated there).
+        Validated when it was built (:class:`PairwiseTree`); nothing of it is checked again here.
     backend : {'numba', 'numpy'}
         The compiled kernel or its readable NumPy twin (same results).
 
@@ -360,23 +398,23 @@ def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMargi
     tree is passed again with every message in logs, so any positive finite potentials give the
     right marginals and :math:`\log Z`.
 
-    Each call checks the tree's fields and order here, in :math:`O(N)`; the potentials' values, the
-    :math:`O(NK^2)` part of :func:`check_pairwise_tree`, are checked by the kernel (or its twin).
-
     Raises
     ------
-    TypeError, ValueError
-        If ``tree`` is malformed (see :func:`check_pairwise_tree`).
+    TypeError
+        If ``tree`` is not a :class:`PairwiseTree`.
     """
     backend = check_backend(backend)
-    tree = _check_structure(tree, "tree")
-    run = kernels.sum_product if backend == "numba" else _sum_product_numpy
-    marg, log_Z, ok, lossy = run(tree.parent, tree.phi, tree.psi, tree.order)
-    if not ok:                             # a potential is not positive and finite: name the first
-        _check_values(tree.phi, tree.psi, "tree.")
-    if lossy:                              # messages spanning more than the floats: in logs
-        run_log = kernels.sum_product_log if backend == "numba" else _sum_product_log_numpy
-        marg, log_Z = run_log(tree.parent, tree.phi, tree.psi, tree.order)
+    if not isinstance(tree, PairwiseTree):
+        raise TypeError(f"tree must be a PairwiseTree from make_pairwise_tree; got {type(tree).__name__}.")
+    parent, phi, psi, order = tree
+    if backend == "numba":
+        marg, log_Z, lossy = kernels.sum_product(parent, phi, psi, order)
+        if lossy:                          # messages spanning more than the floats: in logs
+            marg, log_Z = kernels.sum_product_log(parent, phi, psi, order)
+    else:
+        marg, log_Z, lossy = _sum_product_numpy(parent, phi, psi, order)
+        if lossy:
+            marg, log_Z = _sum_product_log_numpy(parent, phi, psi, order)
     return TreeMarginals(marg, float(log_Z))
 
 

@@ -1,14 +1,13 @@
-"""tree_sum_product checks a tree's values in its kernel, not again in Python on every call (issue 56).
+"""A pairwise tree is validated once, when it is built, and never again per call (issues 56 and 70).
 
-The O(N) checks (types, shapes, parent range, order) still run per call; the O(N K^2) check that every
-potential is positive and finite runs inside the kernel (and its NumPy twin), which returns a flag, and
-a failing call raises the same error, naming the same entry, as check_pairwise_tree.
+Every way of building a PairwiseTree (make_pairwise_tree, by hand, _make, _replace) runs the same
+checks, and the tree keeps read-only copies of its arrays, so an edit in place raises instead of
+reaching the kernel unchecked; tree_sum_product then calls no check at all.
 """
 import numpy as np
 import pytest
 
 from pedagogy_lib import graphical as G
-from pedagogy_lib.graphical import kernels
 from pedagogy_lib.graphical import tree as gtree
 
 BAD = [np.nan, np.inf, -np.inf, 0.0, -0.0, -1.5]
@@ -21,7 +20,7 @@ def _tree():
 def _edited(t, field, flat_index, value):
     arr = getattr(t, field).copy()
     arr.flat[flat_index] = value
-    return t._replace(**{field: arr})
+    return arr
 
 
 def _where():
@@ -35,46 +34,88 @@ def _where():
 
 @pytest.mark.parametrize("value", BAD, ids=str)
 @pytest.mark.parametrize("field, flat_index", _where())
-def test_a_bad_potential_raises_the_same_error_as_check_pairwise_tree(field, flat_index, value):
-    bad = _edited(_tree(), field, flat_index, value)
-    with pytest.raises(ValueError, match=rf"tree\.{field}") as want:
-        G.check_pairwise_tree(bad)
-    for backend in ("numba", "numpy"):
-        with pytest.raises(ValueError) as got:
-            G.tree_sum_product(bad, backend=backend)
-        assert str(got.value) == str(want.value)
+def test_every_way_of_building_a_tree_refuses_a_bad_potential_with_one_message(field, flat_index, value):
+    t = _tree()
+    bad = _edited(t, field, flat_index, value)
+    fields = {**t._asdict(), field: bad}
+    messages = set()
+    for build in (lambda: t._replace(**{field: bad}),
+                  lambda: G.PairwiseTree(**fields),
+                  lambda: G.PairwiseTree._make(fields[f] for f in G.PairwiseTree._fields)):
+        with pytest.raises(ValueError, match=rf"tree\.{field}") as err:
+            build()
+        messages.add(str(err.value))
+    assert len(messages) == 1
+    # make_pairwise_tree names the same entry, without the "tree." of a field
+    with pytest.raises(ValueError) as err:
+        G.make_pairwise_tree(*(fields[f] for f in ("parent", "phi", "psi")))
+    assert str(err.value) == messages.pop().replace("tree.", "")
 
 
-@pytest.mark.parametrize("value", BAD + [5e-324, 1e-300, 1e300, np.finfo(float).max], ids=str)
+def test_a_built_tree_cannot_be_edited_in_place_and_does_not_alias_the_callers_arrays():
+    rng = np.random.default_rng(1)
+    parent = np.array([-1, 0, 0, 1])
+    phi, psi = rng.uniform(0.5, 2.0, (4, 3)), rng.uniform(0.5, 2.0, (4, 3, 3))
+    t = G.make_pairwise_tree(parent, phi, psi)
+    before = G.tree_sum_product(t)
+    for field in t._fields:
+        arr = getattr(t, field)
+        assert not arr.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 1
+    phi[0, 0] = np.nan                     # the caller's own array stays theirs, and writeable
+    parent[3] = 3
+    after = G.tree_sum_product(t)
+    np.testing.assert_array_equal(after.marginals, before.marginals)
+    assert after.log_Z == before.log_Z
+
+
+def test_replace_checks_the_order_against_a_new_parent():
+    t = G.make_pairwise_tree(np.array([-1, 0, 1]), np.ones((3, 2)), np.ones((3, 2, 2)))
+    with pytest.raises(ValueError, match=r"tree\.order must put every parent before its children"):
+        t._replace(parent=np.array([1, 2, -1]))
+    moved = t._replace(parent=np.array([1, 2, -1]), order=np.array([2, 1, 0]))
+    assert moved.parent.tolist() == [1, 2, -1] and not moved.order.flags.writeable
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_a_call_on_a_built_tree_runs_no_check(monkeypatch, backend):
+    t = _tree()
+    want = G.tree_sum_product(t, backend=backend)
+    calls = []
+
+    def counted(name):
+        def refuse(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"{name} ran on a tree already built")
+        return refuse
+
+    for name in ("_check_fields", "_check_order", "_check_values", "_positive_finite", "_topological_order"):
+        monkeypatch.setattr(gtree, name, counted(name))
+    got = G.tree_sum_product(t, backend=backend)
+    assert calls == []
+    np.testing.assert_array_equal(got.marginals, want.marginals)
+    assert got.log_Z == want.log_Z
+    assert G.check_pairwise_tree(t) is t
+
+
+def test_check_pairwise_tree_refuses_what_is_not_a_tree():
+    t = _tree()
+    with pytest.raises(TypeError, match="tree must be a PairwiseTree"):
+        G.check_pairwise_tree(tuple(t))
+    with pytest.raises(TypeError, match="tree must be a PairwiseTree"):
+        G.tree_sum_product(tuple(t))
+
+
+@pytest.mark.parametrize("value", [5e-324, 1e-300, 1e300, np.finfo(float).max], ids=str)
 @pytest.mark.parametrize("field, flat_index", _where())
-def test_kernel_and_twin_flag_exactly_the_potentials_the_python_check_refuses(field, flat_index, value):
-    t = _edited(_tree(), field, flat_index, value)
-    refused = not (gtree._positive_finite(t.phi) and gtree._positive_finite(t.psi))
-    assert refused == (value in BAD or np.isnan(value))
-    args = (t.parent, t.phi, t.psi, t.order)
-    assert kernels.sum_product(*args)[2] is (not refused)
+def test_kernel_and_twin_agree_on_valid_extreme_potentials(field, flat_index, value):
+    """Positive finite potentials at the ends of float64 are valid: built, they pass, and the kernel and
+    its twin give the same marginals (to 1e-12) and log Z (to 1e-12 of its size)."""
+    t = _tree()
+    t = t._replace(**{field: _edited(t, field, flat_index, value)})
     with np.errstate(over="ignore"):       # the twin's test of a message's sum may overflow at 1.8e308
-        assert gtree._sum_product_numpy(*args)[2] is (not refused)
-
-
-def test_a_valid_tree_is_not_checked_value_by_value_on_each_call(monkeypatch):
-    t = _tree()
-    want = {b: G.tree_sum_product(t, backend=b) for b in ("numba", "numpy")}
-
-    def refuse(*args):
-        raise AssertionError("the O(N K^2) value check ran on a valid tree")
-
-    monkeypatch.setattr(gtree, "_check_values", refuse)
-    for backend, res in want.items():
-        got = G.tree_sum_product(t, backend=backend)
-        np.testing.assert_array_equal(got.marginals, res.marginals)
-        assert got.log_Z == res.log_Z
-
-
-def test_a_bad_edit_still_raises_after_the_tree_was_used():
-    """A tree that passed once is not trusted afterwards: its arrays may be changed in place."""
-    t = _tree()
-    G.tree_sum_product(t)
-    t.psi[3, 0, 1] = np.nan
-    with pytest.raises(ValueError, match=r"tree\.psi must be finite; got nan at index \(3, 0, 1\)"):
-        G.tree_sum_product(t)
+        a, b = (G.tree_sum_product(t, backend=be) for be in ("numba", "numpy"))
+    np.testing.assert_allclose(a.marginals, b.marginals, atol=1e-12)
+    assert a.log_Z == pytest.approx(b.log_Z, rel=1e-12)
+    assert np.all(np.isfinite(a.marginals)) and np.allclose(a.marginals.sum(axis=1), 1.0)

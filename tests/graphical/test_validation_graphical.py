@@ -13,13 +13,15 @@ def _tree():
     return G.random_tree(12, 3, np.random.default_rng(0))
 
 
-def test_tree_sum_product_refuses_a_truncated_psi_in_both_backends():
-    """The reproduction of issue 29: the kernel read psi out of bounds and returned 8.478, not 8.745."""
+def test_a_truncated_psi_never_becomes_a_tree():
+    """The reproduction of issue 29: the kernel read psi out of bounds and returned 8.478, not 8.745.
+    Now the tree is refused when it is built, by _replace or by hand, so no call can reach the kernel."""
     t = _tree()
-    bad = t._replace(psi=np.ascontiguousarray(t.psi[:, :, :2]))
-    for backend in ("numba", "numpy"):
-        with pytest.raises(ValueError, match=r"tree\.psi"):
-            G.tree_sum_product(bad, backend=backend)
+    short = np.ascontiguousarray(t.psi[:, :, :2])
+    with pytest.raises(ValueError, match=r"tree\.psi must have shape \(N, K, K\) = \(12, 3, 3\)"):
+        t._replace(psi=short)
+    with pytest.raises(ValueError, match=r"tree\.psi must have shape"):
+        G.PairwiseTree(t.parent, t.phi, short, t.order)
 
 
 @pytest.mark.slow
@@ -30,10 +32,9 @@ def test_repeated_out_of_bounds_trees_no_longer_reach_the_kernel():
         from pedagogy_lib import graphical as G
         t = G.random_tree(12, 3, np.random.default_rng(0))
         ref = G.tree_sum_product(t).log_Z
-        bad = t._replace(psi=np.ascontiguousarray(t.psi[:, :, :2]))
         for _ in range(200):
             try:
-                G.tree_sum_product(bad)
+                G.tree_sum_product(t._replace(psi=np.ascontiguousarray(t.psi[:, :, :2])))
             except ValueError:
                 pass
             else:
