@@ -11,12 +11,12 @@ from scipy.special import expit as _sig
 
 from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
-from .engine import Exercise, Part
+from .engine import Exercise, Part, summative
 from .checker import (FUNCTION_ANSWER, CheckResult, compare_array, compare_scalar, result, problem_rng, check_function,
                       tuple_problems)
 
 __all__ = ["LearnProblem", "EX_LEARN", "EX_WIDE", "data_moments", "model_moments", "stationary_visible_biases",
-           "exact_gradient_function", "kl_after_two_steps", "cd1_cosine", "bas_model"]
+           "exact_gradient_function", "kl_after_two_steps", "cd1_cosine", "cd_update_function", "bas_model"]
 
 
 class LearnProblem(NamedTuple):
@@ -214,8 +214,71 @@ def cd1_cosine(answer) -> object:
                   compare_scalar(answer, cos, "the cosine", rtol=1e-6, hints=hints))
 
 
+def _cd_cases():
+    """Hidden (params, Y0, X0, Yk): a mini-batch, the hidden states the chain drew at it and the visible states
+    k steps later, drawn here once so that the comparison draws nothing. A square W first (where a transposed
+    weight update has the right shape, so it is named), one row, K > M, one hidden unit and M = 40."""
+    r = problem_rng(10222)
+    cases = []
+    for K, M, B in [(4, 4, 10), (3, 5, 6), (2, 4, 1), (5, 3, 8), (1, 6, 7), (6, 40, 12)]:
+        scale = 1.0 if M <= 6 else 0.3
+        params = EFHParams(scale * r.standard_normal((K, M)), 0.5 * r.standard_normal(K),
+                           0.5 * r.standard_normal(M))
+        Y0 = (r.random((B, M)) < r.uniform(0.2, 0.8, M)).astype(float)
+        X0 = (r.random((B, K)) < _sig(Y0 @ params.W.T + params.b_x)).astype(float)
+        Yk = (r.random((B, M)) < _sig(X0 @ params.W + params.b_y)).astype(float)
+        for _ in range(int(r.integers(0, 3))):             # a few more steps: CD-k for k = 1, 2 or 3
+            x = (r.random((B, K)) < _sig(Yk @ params.W.T + params.b_x)).astype(float)
+            Yk = (r.random((B, M)) < _sig(x @ params.W + params.b_y)).astype(float)
+        where = f"test batch {len(cases) + 1} (K = {K} hidden, M = {M} visible units, {B} row{'s' if B > 1 else ''})"
+        cases.append((where, (params, Y0, X0, Yk)))
+    return cases
+
+
+def _slip(name, part):
+    from .references import ch10_rbm_learning as refs
+    return lambda args, expected: refs.cd_update(*args, slip=name)[part]
+
+
+_CD_SLIPS = {
+    "samples": "you used the sampled hidden states X0 in the positive phase; as on this page, both phases use the "
+               "hidden probabilities E[X | y], which have the same expectation and less variance",
+    "sign": "your update points the other way: it is the gradient of the loss, negative phase minus positive, not "
+            "the step that raises the log-likelihood",
+    "plus": "you added the negative phase to the positive one; CD subtracts it (Eq. 10.23)",
+    "summed": "you summed over the rows of the batch instead of averaging",
+    "k-probs": "your negative phase's hidden probabilities are those at the data, E[X | Y0], not at the chain's "
+               "visible states Yk",
+}
+
+_CD = Exercise(
+    label="ex-10-2-cd-update", name="cd_update_function", title="the CD update from a chain's samples",
+    reference="ch10_rbm_learning:cd_update", function="my_cd_update", signature="(params, Y0, X0, Yk)",
+    cases=_cd_cases,
+    parts=(Part("dW", "dW on {where}", rtol=1e-9, atol=1e-12,
+                slips={**{_CD_SLIPS[k]: _slip(k, 0) for k in _CD_SLIPS},
+                       "you built the weight update as visible by hidden; W is hidden by visible, shape (K, M)":
+                           lambda args, expected: expected[0].T}),
+           Part("db_x", "db_x on {where}", rtol=1e-9, atol=1e-12,
+                slips={**{_CD_SLIPS[k]: _slip(k, 1) for k in _CD_SLIPS if k != "k-probs"},   # that one gives 0
+                       "you left the hidden biases out: their update is the difference of the hidden probabilities' "
+                       "means": _slip("no biases", 1)}),
+           Part("db_y", "db_y on {where}", rtol=1e-9, atol=1e-12,
+                slips={**{_CD_SLIPS[k]: _slip(k, 2) for k in ("sign", "plus", "summed")},
+                       "you left the visible biases out: their update is the difference of the visible states' "
+                       "means": _slip("no biases", 2)})),
+    doc=r"""Exercise 10.2.2 (c), ``ex-10-2-cd-update``: your function ``fn(params, Y0, X0, Yk)`` returning ``(dW, db_x,
+    db_y)``, the CD update of Eq. 10.23 averaged over a mini-batch ``Y0`` (B, M), with the hidden probabilities in
+    both phases, from the chain's samples: ``X0`` (B, K) drawn at the data and ``Yk`` (B, M) after k steps. Hidden
+    batches include one row, K > M, a square W and M = 40, drawn for each student. Slips named: sampled hidden states
+    in the positive phase, the loss gradient's sign, an added negative phase, a sum, negative-phase probabilities at
+    the data, a transposed weight update, biases left out.""")
+
+cd_update_function = _CD.checker(globals())
+
+
 def bas_model(params) -> object:
-    """Exercise 10.2.2 (c), ``ex-10-2-bas``: your RBM (Bernoulli, M = 9, at most 10 hidden units), trained by your own
+    """Exercise 10.2.2 (d), ``ex-10-2-bas``: your RBM (Bernoulli, M = 9, at most 10 hidden units), trained by your own
     CD-k or PCD, whose exact average log-likelihood on the 14 bars-and-stripes images of size 3 x 3 exceeds -3.1 nats
     (the best possible is -log 14)."""
     from .references import ch10_rbm_learning as refs
@@ -242,6 +305,7 @@ def bas_model(params) -> object:
 
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
+    **summative(_CD),
     "ex-10-2-1-gradient-function": {"same_data": FUNCTION_ANSWER},
     "ex-10-2-bas": {"same_data": "the statement names the data set and the target; the answer is a trained model"},
 }

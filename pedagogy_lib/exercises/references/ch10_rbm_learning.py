@@ -131,3 +131,20 @@ def stationary_biases(prob):
     """The log-odds of the data's visible means."""
     m = prob.Y.mean(axis=0)
     return np.log(m) - np.log1p(-m)
+
+
+def cd_update(p: EFHParams, Y0, X0, Yk, *, slip: str = ""):
+    """(dW, db_x, db_y) of Eq. 10.23 averaged over the batch, with hidden probabilities in both phases, or what the
+    named ``slip`` of the exercise gives."""
+    B = Y0.shape[0]
+    m0 = X0 if slip == "samples" else posterior_means(p, Y0)
+    mk = posterior_means(p, Y0 if slip == "k-probs" else Yk)
+    sign = 1.0 if slip == "plus" else -1.0
+    out = [m0.T @ Y0 + sign * (mk.T @ Yk), m0.sum(axis=0) + sign * mk.sum(axis=0),
+           Y0.sum(axis=0) + sign * Yk.sum(axis=0)]
+    out = [o if slip == "summed" else o / B for o in out]
+    if slip == "sign":
+        out = [-o for o in out]
+    if slip == "no biases":
+        out = [out[0], np.zeros_like(out[1]), np.zeros_like(out[2])]
+    return tuple(out)
