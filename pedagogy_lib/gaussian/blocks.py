@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_choice, check_int, check_rng, check_spd
+from ..core.checks import as_array, check_choice, check_int, check_psd, check_rng, check_spd
 from ..core.linalg import TAU, chol_logdet, chol_solve, mvn_logpdf_chol, symmetrize
 
 __all__ = [
@@ -114,30 +114,65 @@ class GaussianPosterior(NamedTuple):
     log_evidence: np.ndarray | float
 
 
-def check_model(mu_x, Sigma_x, C, c, Sigma_y_x):
-    """Validate the five parameters of Eq. 2.11; return arrays and Cholesky factors."""
+def check_model(mu_x, Sigma_x, C, c, Sigma_y_x, *, semidefinite: bool = False, noise_semidefinite: bool = False):
+    """Validate the five parameters of Eq. 2.11; return arrays and Cholesky factors.
+
+    With ``semidefinite=True`` a singular ``Sigma_x`` (a prior that pins some directions exactly, as a
+    filter's posterior does after a near-noiseless observation) is accepted and its factor is ``None``:
+    the marginal, the joint and the covariance form of the posterior never invert it. With
+    ``noise_semidefinite=True`` the same holds for ``Sigma_y_x`` (the marginal and the joint only;
+    the smoother's backward conditionals are such).
+    """
     mu_x = as_array(mu_x, "mu_x", ndim=1, dims="(K,)")
     K = mu_x.shape[0]
     if K == 0:
         raise ValueError("mu_x must have at least one entry (K >= 1); got shape (0,).")
     Sigma_x = _check_cov_width(Sigma_x, "Sigma_x", K, "mu_x", mu_x.shape)
-    L_x = check_spd(Sigma_x, "Sigma_x")
+    L_x = _check_covariance(Sigma_x, "Sigma_x", semidefinite)
     c = as_array(c, "c", ndim=1, dims="(L,)")
     L = c.shape[0]
     if L == 0:
         raise ValueError("c must have at least one entry (L >= 1); got shape (0,).")
     C = as_array(C, "C", shape=(L, K), dims="(L, K)")
     Sigma_y_x = as_array(Sigma_y_x, "Sigma_y_x", shape=(L, L), dims="(L, L)")
+    try:
+        L_yx = _noise_factor(Sigma_y_x)
+    except ValueError as exc:
+        if not noise_semidefinite:
+            raise
+        try:
+            check_psd(Sigma_y_x, "Sigma_y_x")
+        except ValueError:
+            raise exc from None
+        L_yx = None
+    return mu_x, Sigma_x, L_x, C, c, Sigma_y_x, L_yx
+
+
+def _noise_factor(Sigma_y_x: np.ndarray):
+    """The Cholesky factor of a definite ``Sigma_y_x``, or ``None`` when it is diagonal (then inverted in O(L))."""
     if _is_diagonal(Sigma_y_x):          # O(L) check; L_yx = None marks the diagonal case
         d = np.diag(Sigma_y_x)
         if np.any(d <= 0):
             k = int(np.argmax(d <= 0))
             raise ValueError(f"Sigma_y_x is not symmetric positive definite: it is diagonal and "
                              f"diagonal entry {k} is {d[k]:.3g} (must be positive).")
-        L_yx = None
-    else:
-        L_yx = check_spd(Sigma_y_x, "Sigma_y_x")
-    return mu_x, Sigma_x, L_x, C, c, Sigma_y_x, L_yx
+        return None
+    return check_spd(Sigma_y_x, "Sigma_y_x")
+
+
+def _check_covariance(S: np.ndarray, name: str, semidefinite: bool):
+    """The Cholesky factor of a definite ``S``; with ``semidefinite``, ``None`` for a singular one that is
+    still semidefinite. A matrix that is neither gets the definite check's message."""
+    try:
+        return check_spd(S, name)
+    except ValueError as exc:
+        if not semidefinite:
+            raise
+        try:
+            check_psd(S, name)
+        except ValueError:
+            raise exc from None
+        return None
 
 
 def _is_diagonal(S: np.ndarray) -> bool:
@@ -160,18 +195,19 @@ def marginalize(mu_x, Sigma_x, C, c, Sigma_y_x) -> Gaussian:
     ----------
     mu_x : array_like, shape (K,)
     Sigma_x : array_like, shape (K, K)
-        Symmetric positive definite.
+        Symmetric positive semidefinite (a prior exact along some directions is a valid prior here).
     C : array_like, shape (L, K)
     c : array_like, shape (L,)
     Sigma_y_x : array_like, shape (L, L)
-        Symmetric positive definite.
+        Symmetric positive semidefinite (likewise).
 
     Returns
     -------
     Gaussian
         ``mu`` of shape (L,), ``Sigma`` of shape (L, L).
     """
-    mu_x, Sigma_x, _, C, c, Sigma_y_x, _ = check_model(mu_x, Sigma_x, C, c, Sigma_y_x)
+    mu_x, Sigma_x, _, C, c, Sigma_y_x, _ = check_model(mu_x, Sigma_x, C, c, Sigma_y_x, semidefinite=True,
+                                                       noise_semidefinite=True)
     return Gaussian(C @ mu_x + c, symmetrize(C @ Sigma_x @ C.T + Sigma_y_x))
 
 
@@ -200,7 +236,10 @@ def bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, *, form: str = "auto") -> Ga
         \boldsymbol\mu_{\hat x|\hat y} = \boldsymbol\mu_{\hat x} + \mathbf K(\mathbf y - \boldsymbol\mu_{\hat y}), \quad
         \boldsymbol\Sigma_{\hat x|\hat y} = \boldsymbol\Sigma_{\hat x} - \mathbf K\boldsymbol\Sigma_{\hat y}\mathbf K^T.
 
-    ``"auto"`` picks the information form when :math:`K < L` and the covariance form otherwise.
+    ``"auto"`` picks the information form when :math:`K < L` and the covariance form otherwise, and the
+    covariance form whenever :math:`\boldsymbol\Sigma_{\hat x}` is singular to working precision (the
+    information form inverts it; the covariance form needs only :math:`\boldsymbol\Sigma_{\hat y}` definite).
+    ``"covariance"`` accepts such a prior too; ``"information"`` refuses it, naming ``Sigma_x``.
 
     Parameters
     ----------
@@ -222,7 +261,17 @@ def bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, *, form: str = "auto") -> Ga
         If a shape does not match, a covariance is not symmetric positive definite, or an entry
         is not finite.
     """
-    mu_x, Sigma_x, L_x, C, c, Sigma_y_x, L_yx = check_model(mu_x, Sigma_x, C, c, Sigma_y_x)
+    try:
+        mu_x, Sigma_x, L_x, C, c, Sigma_y_x, L_yx = check_model(mu_x, Sigma_x, C, c, Sigma_y_x)
+    except ValueError as exc:                       # a singular prior is valid for the covariance form
+        if not (isinstance(form, str) and form in ("auto", "covariance")):
+            raise
+        try:
+            mu_x, Sigma_x, L_x, C, c, Sigma_y_x, L_yx = check_model(mu_x, Sigma_x, C, c, Sigma_y_x,
+                                                                    semidefinite=True)
+        except ValueError:
+            raise exc from None
+        form = "covariance"
     K, L = mu_x.shape[0], c.shape[0]
     y = as_array(y, "y")
     if y.ndim not in (1, 2) or y.shape[-1] != L:
@@ -237,7 +286,11 @@ def bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, *, form: str = "auto") -> Ga
         L_y = np.linalg.cholesky(Sigma_y)
         gain = chol_solve(L_y, C @ Sigma_x).T                   # Eq. 2.25: K = Sigma_x C^T Sigma_y^{-1}
         mu = mu_x + (Y - mu_y) @ gain.T                         # Eq. 2.27 (Eq. 2.24)
-        Sigma = symmetrize(Sigma_x - gain @ Sigma_y @ gain.T)   # Eq. 2.27
+        # Eq. 2.27 in Joseph's arrangement, (I - K C) Sigma_x (I - K C)^T + K Sigma_y|x K^T: the same matrix,
+        # but a sum of two semidefinite terms, so a prior pinned along a direction stays semidefinite
+        # where the difference Sigma_x - K Sigma_y K^T rounds to negative variances
+        M = np.eye(K) - gain @ C
+        Sigma = symmetrize(M @ Sigma_x @ M.T + gain @ Sigma_y_x @ gain.T)
         log_ev = mvn_logpdf_chol(Y, mu_y, L_y)                  # Eq. 2.18
     else:
         if L_yx is None:                                        # diagonal: O(L) to invert
@@ -283,7 +336,8 @@ def joint(mu_x, Sigma_x, C, c, Sigma_y_x) -> Gaussian:
     \boldsymbol\Sigma_{\hat x}\mathbf C^T` of Eq. 2.19 (with the transposes the draft omits; see
     the errata page). The first ``K`` entries are the source, the last ``L`` the emission.
     """
-    mu_x, Sigma_x, _, C, c, Sigma_y_x, _ = check_model(mu_x, Sigma_x, C, c, Sigma_y_x)
+    mu_x, Sigma_x, _, C, c, Sigma_y_x, _ = check_model(mu_x, Sigma_x, C, c, Sigma_y_x, semidefinite=True,
+                                                       noise_semidefinite=True)
     Sigma_xy = Sigma_x @ C.T                                    # Eq. 2.19
     mu = np.concatenate([mu_x, C @ mu_x + c])
     Sigma = np.block([[Sigma_x, Sigma_xy], [Sigma_xy.T, C @ Sigma_x @ C.T + Sigma_y_x]])
