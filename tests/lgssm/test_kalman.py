@@ -247,7 +247,10 @@ def test_kernel_py_func_agrees_with_compiled_kernel(form):
 
 @pytest.mark.parametrize("diag_R", [True, False])
 def test_information_form_equals_covariance_form_when_m_is_much_larger_than_n(diag_R):
-    params, y, u = random_problem(12, n=3, m=40, n_u=1, T=20, missing=(5, 6), diag_R=diag_R)
+    # m = 20 > 2 n: "auto" picks the information form, and both forms stay in the kernels' loops (with m = 40
+    # the covariance form reached BLAS, and the test paid for compiling that variant)
+    params, y, u = random_problem(12, n=3, m=20, n_u=1, T=12, missing=(5, 6), diag_R=diag_R)
+    assert kernels.blas_for(3, 20, "covariance") is kernels.LOOPS_ONLY
     a = kalman_smoother(params, y, u, form="information")
     b = kalman_smoother(params, y, u, form="covariance")
     c = kalman_smoother(params, y, u)                         # auto picks information for m > 2 n
@@ -872,16 +875,21 @@ def test_a_trace_near_the_joseph_threshold_is_decided_by_the_exact_eigenvalue(ba
 def test_dimensions_that_reach_blas_match_the_dense_oracle(n, m, backend):
     """At 16 dimensions and more the kernels hand large products to BLAS and large factorizations to LAPACK:
     checked against the dense-Gaussian oracle in both forms."""
-    params, y = _clean_problem(n * m, n, m, 5)
+    # three steps: the smoother's gains and backward pass at two of them; the oracle (dense conditioning of the
+    # stacked Gaussian, once per prefix) is computed once for both forms
+    params, y = _clean_problem(n * m, n, m, 3)
+    if (n, m) == (16, 16):
+        assert kernels.blas_for(n, m, "covariance") is kernels.USE_BLAS
+    mu_f, P_f = oracle_filter(params, y)[2:]
+    mu_s, P_s = oracle_smoother(params, y)[:2]
+    log_z = oracle_log_evidence(params, y)
     for form in ("covariance", "information"):
         res = kalman_smoother(params, y, form=form, backend=backend)
-        mu_f, P_f = oracle_filter(params, y)[2:]
         np.testing.assert_allclose(res.mu_filt, mu_f, rtol=1e-8, atol=1e-9)
         np.testing.assert_allclose(res.Upsilon_filt, P_f, rtol=1e-8, atol=1e-9)
-        mu_s, P_s = oracle_smoother(params, y)[:2]
         np.testing.assert_allclose(res.mu_smooth, mu_s, rtol=1e-8, atol=1e-9)
         np.testing.assert_allclose(res.Upsilon_smooth, P_s, rtol=1e-8, atol=1e-9)
-        np.testing.assert_allclose(res.log_evidence, oracle_log_evidence(params, y), rtol=1e-10)
+        np.testing.assert_allclose(res.log_evidence, log_z, rtol=1e-10)
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy", "auto"])
@@ -906,3 +914,40 @@ def test_noise_below_the_rounding_of_y_is_refused_naming_sigma_y_x(noise, form, 
         kalman_filter(params, y, form=form, backend=backend)
     with pytest.raises(ValueError, match=r"Sigma_y_x is too small for y"):
         kalman_smoother(params, y, form=form, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_model_is_checked_once_and_a_replaced_one_again(backend, monkeypatch):
+    """The first call on a model checks it and keeps the result on the object; later calls check only the
+    data. A model made by _replace is a new object: its first call checks it by the same rules."""
+    from pedagogy_lib.lgssm import model
+    params, y, u = random_problem(31, n=3, m=4, n_u=1, T=6)
+    first = kalman_smoother(params, y, u, backend=backend)
+    calls = []
+    real_check, real_screen = model._check_fields, model._clear_params
+    monkeypatch.setattr(model, "_check_fields", lambda p: calls.append("full") or real_check(p))
+    monkeypatch.setattr(model, "_clear_params", lambda p: calls.append("screen") or real_screen(p))
+    again = kalman_smoother(params, y, u, backend=backend)
+    assert calls == []
+    for name, a, b in zip(first._fields, first, again):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    with pytest.raises(ValueError, match="Sigma_x"):
+        kalman_smoother(params._replace(Sigma_x=-np.eye(3)), y, u, backend=backend)
+    assert calls                                                # the replaced model was checked
+    with pytest.raises(ValueError, match="y"):
+        kalman_smoother(params, y[:, :2], u, backend=backend)  # the data are checked at every call
+
+
+@pytest.mark.parametrize("form", ["covariance", "information"])
+def test_the_numpy_twin_does_not_revalidate_each_step(form, monkeypatch):
+    """The twin's measurement update is written for validated inputs: the public bayes_invert, which
+    validates its arguments, is not called per step (it was, 365 of 661 Python calls at T = 20)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("bayes_invert called from the Kalman filter's twin")
+    monkeypatch.setattr(gaussian, "bayes_invert", refuse)
+    params, y, u = random_problem(32, n=3, m=5, n_u=1, T=8, missing=(2,))
+    twin = kalman_smoother(params, y, u, form=form, backend="numpy")
+    mp, Up, mf, Uf = oracle_filter(params, y, u)
+    np.testing.assert_allclose(twin.mu_filt, mf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(twin.Upsilon_filt, Uf, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(twin.log_evidence, oracle_log_evidence(params, y, u), rtol=1e-10)
