@@ -16,6 +16,10 @@ The rows:
 * The size sweep N = 1e2, 1e3, 1e4, 1e5: ``tree_sum_product(tree)`` on a tree made once, untimed,
   against the reference, timed in alternation (``_harness.sweep``), and the sweep's worst size.
   Target: ours <= 1.2 x reference at every size.
+* The same calls against the plain numba loop, ``ref_graphical.tree_sum_product_loop`` (its arrays
+  writeable copies of the tree's), at N = 1e2, 200, 1e3, 1e4, 1e5: the fixed cost of a call shows at
+  the small sizes (a tree is validated when built, so a call checks nothing). Target: ours <= 1.2 x
+  the loop at every size.
 * Validation on its own: ``check_pairwise_tree(tree)``, the checks ``make_pairwise_tree`` makes and
   that of the order, at N = 1e5, with N = 1e4 and ``make_pairwise_tree`` in full (checks and the
   topological order) in the note; paid once per tree, not per call.
@@ -38,6 +42,7 @@ from _harness import best_time, interleaved_times, row, sweep
 K = 10
 N_BIG, N_PGMPY = 10_000, 200
 SWEEP_N = (100, 1_000, 10_000, 100_000)
+LOOP_N = (100, 200, 1_000, 10_000, 100_000)
 TARGET = 10.0                         # required speed-up over pgmpy
 
 
@@ -129,6 +134,7 @@ def run() -> list[dict]:
                     note=f"timed in alternation, validation and topological order included; the reference "
                          f"computing its levels inside {t_ref_lv * 1e3:.3g} ms"))
     rows += sweep_rows()
+    rows += loop_sweep_rows()
     rows.append(validation_row())
     # N = N_PGMPY: against pgmpy
     small = _problem(N_PGMPY, seed=1)
@@ -168,6 +174,26 @@ def sweep_rows() -> list[dict]:
     return sweep("Sum-product on a random tree, `tree_sum_product(tree)` on a tree made once",
                  "plain NumPy, vectorized by levels (reference)", cases,
                  note="timed in alternation; the per-call checks included, the tree and the levels made untimed")
+
+
+def loop_sweep_rows() -> list[dict]:
+    """``tree_sum_product(tree)`` against the plain numba loop at each size of ``LOOP_N``, agreement first."""
+    import ref_graphical
+    from pedagogy_lib.graphical import tree as gtree
+    cases = []
+    for N in LOOP_N:
+        tree = _problem(N, seed=2)
+        plain = tuple(np.array(a) for a in tree)          # writeable copies, as a user's arrays are
+        ours = gtree.tree_sum_product(tree)
+        ref_m, ref_logZ = ref_graphical.tree_sum_product_loop(*plain)
+        np.testing.assert_allclose(ref_m, ours.marginals, atol=1e-12)
+        assert abs(ref_logZ - ours.log_Z) <= 1e-9 * abs(ours.log_Z)
+        size = f"N=1e{len(str(N)) - 1}, K={K}" if str(N).strip("0") == "1" else f"N={N}, K={K}"
+        cases.append((size, lambda t=tree: gtree.tree_sum_product(t),
+                      lambda a=plain: ref_graphical.tree_sum_product_loop(*a)))
+    return sweep("Sum-product on a random tree, `tree_sum_product(tree)` on a tree made once",
+                 "plain numba loop (reference)", cases, rounds=25,
+                 note="timed in alternation; the tree made untimed (validated once, when built)")
 
 
 def validation_row() -> dict:

@@ -1,12 +1,16 @@
-"""A plain vectorized NumPy reference for sum-product on a pairwise tree, to measure ours against.
+"""Plain references for sum-product on a pairwise tree, to measure ours against.
 
-Written the way a NumPy user would: the tree is cut into levels by depth, and each level's messages
-are computed at once (``einsum`` over the level's edge potentials), with log-domain accumulation at
-the parents (``np.add.at``). No validation, no numba. It returns the same marginals and log
-normalizer as ``pedagogy_lib.graphical.tree_sum_product``; it is not part of the library.
+:func:`tree_sum_product` is written the way a NumPy user would: the tree is cut into levels by
+depth, and each level's messages are computed at once (``einsum`` over the level's edge potentials),
+with log-domain accumulation at the parents (``np.add.at``). :func:`tree_sum_product_loop` is the
+straightforward numba loop: one pass up and one down over a topological order, every message
+normalized as it is sent, no scaling beyond that and no checks. Neither validates anything. Both
+return the same marginals and log normalizer as ``pedagogy_lib.graphical.tree_sum_product`` on
+potentials of moderate size; they are not part of the library.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 
@@ -56,3 +60,57 @@ def tree_sum_product(parent: np.ndarray, phi: np.ndarray, psi: np.ndarray, levs=
     b = log_in + log_down
     b = np.exp(b - b.max(axis=1, keepdims=True))
     return b / b.sum(axis=1, keepdims=True), log_Z
+
+
+@numba.njit(cache=True)
+def tree_sum_product_loop(parent, phi, psi, order):
+    """(marginals (N, K), log_Z): the upward then the downward pass over ``order`` (parents first)."""
+    N, K = phi.shape
+    belief = phi.copy()                    # phi_i times the messages received so far
+    up = np.ones((N, K))
+    log_Z = 0.0
+    for n in range(N - 1, -1, -1):
+        i = order[n]
+        p = parent[i]
+        total = 0.0
+        if p < 0:
+            for k in range(K):
+                total += belief[i, k]
+            log_Z += np.log(total)
+            continue
+        for a in range(K):                 # m(x_p = a) = sum_b psi[i, a, b] belief[i, b]
+            acc = 0.0
+            for b in range(K):
+                acc += psi[i, a, b] * belief[i, b]
+            up[i, a] = acc
+            total += acc
+        log_Z += np.log(total)
+        for a in range(K):
+            up[i, a] /= total
+            belief[p, a] *= up[i, a]
+    down = np.ones((N, K))
+    marg = np.empty((N, K))
+    cav = np.empty(K)
+    for n in range(N):
+        i = order[n]
+        p = parent[i]
+        if p >= 0:
+            for a in range(K):             # what the parent knows without i's own message
+                cav[a] = belief[p, a] * down[p, a] / up[i, a]
+            for b in range(K):
+                down[i, b] = 0.0
+            for a in range(K):
+                for b in range(K):
+                    down[i, b] += psi[i, a, b] * cav[a]
+            total = 0.0
+            for b in range(K):
+                total += down[i, b]
+            for b in range(K):
+                down[i, b] /= total
+        total = 0.0
+        for k in range(K):
+            marg[i, k] = belief[i, k] * down[i, k]
+            total += marg[i, k]
+        for k in range(K):
+            marg[i, k] /= total
+    return marg, log_Z
