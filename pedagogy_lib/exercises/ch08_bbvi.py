@@ -5,8 +5,10 @@ import numpy as np
 
 from .checker import (FUNCTION_ANSWER, CheckResult, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
                       check_function)
+from .engine import Exercise, Part, lazy, summative
 
-__all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient"]
+__all__ = ["EX_MU", "EX_SAMPLES", "EX_X", "sf_variance", "cv_coefficient", "naive_optimum", "sf_gradient",
+           "advi_gradient"]
 
 
 #: Exercise (a): the mean of q = N(mu, 1); the function is f(z) = z^2.
@@ -139,8 +141,81 @@ def sf_gradient(fn) -> CheckResult:
                           signature="(log_p, m, log_s, eps)")
 
 
+def _advi_cases():
+    """Hidden problems (where, (grad_log_p, transforms, m, log_s, eps)), drawn for each student: the first mixes a
+    positive and a (0, 1) coordinate (so that every slip shows on it), then one draw of one rate, three coupled
+    coordinates, and a correlated log-normal on two rates."""
+    r = problem_rng(84220)
+    cases = []
+    a, b = r.uniform(2.0, 5.0), r.uniform(0.5, 2.0)
+    al, be = r.uniform(1.5, 4.0, size=2)
+
+    def gamma_beta(T):
+        return np.column_stack([(a - 1.0) / T[:, 0] - b, (al - 1.0) / T[:, 1] - (be - 1.0) / (1.0 - T[:, 1])])
+
+    cases.append(("D = 2 (a rate and a probability), 6 draws", (gamma_beta, ["log", "logit"])))
+    a1, b1 = r.uniform(1.5, 6.0), r.uniform(0.5, 3.0)
+
+    def gamma(T):
+        return (a1 - 1.0) / T - b1
+
+    cases.append(("D = 1 (a rate), a single draw", (gamma, ["log"])))
+    al3, be3 = r.uniform(1.5, 4.0, size=2), r.uniform(1.5, 4.0, size=2)
+    a3, b3, c3 = r.uniform(2.0, 4.0), r.uniform(0.5, 2.0), r.uniform(-1.0, 1.0)
+
+    def coupled(T):
+        p, lam, q = T[:, 0], T[:, 1], T[:, 2]
+        return np.column_stack([(al3[0] - 1.0) / p - (be3[0] - 1.0) / (1.0 - p) + c3 * lam,
+                                (a3 - 1.0) / lam - b3 + c3 * p,
+                                (al3[1] - 1.0) / q - (be3[1] - 1.0) / (1.0 - q)])
+
+    cases.append(("D = 3 (two probabilities and a rate, coupled), 8 draws", (coupled, ["logit", "log", "logit"])))
+    A = r.normal(size=(2, 2))
+    Lam, mu = A @ A.T + np.eye(2), r.normal(size=2)
+
+    def log_normal(T):
+        return -((np.log(T) - mu) @ Lam) / T - 1.0 / T
+
+    cases.append(("D = 2 (two rates, a correlated log-normal), 4 draws", (log_normal, ["log", "log"])))
+    out = []
+    for (where, (fn, transforms)), S in zip(cases, (6, 1, 8, 4)):
+        D = len(transforms)
+        out.append((where, (fn, transforms, r.normal(0.0, 0.5, size=D), r.uniform(-1.0, 0.0, size=D),
+                            r.standard_normal((S, D)))))
+    return out
+
+
+_ADVI_SLIPS = {
+    "you left the log-Jacobian out of the target of zeta: its derivative adds 1 for a log coordinate and "
+    "1 - 2 theta for a logit one": {"jacobian": False},
+    "you used the gradient in theta as the gradient in zeta: the chain rule through theta = T^{-1}(zeta) "
+    "multiplies it by d theta / d zeta": {"chain": False},
+    "your log s part misses the entropy's gradient, which adds 1 to each coordinate": {"entropy": False},
+    "you differentiated with respect to s instead of log s": {"in_s": True},
+    "your log s part is missing the factor s: d zeta / d log s = s eps": {"times_s": False},
+    "you used the log transform's log-Jacobian derivative (1) for the logit coordinates too; for "
+    "theta = sigma(zeta) it is 1 - 2 theta": {"log_everywhere": True},
+}
+
+_ADVI = Exercise(
+    label="ex-8-4-2-advi-gradient", name="advi_gradient", title="ADVI's pathwise ELBO gradient",
+    reference="ch08_bbvi:advi_gradient", function="my_advi_gradient",
+    signature="(grad_log_p, transforms, m, log_s, eps)", cases=_advi_cases,
+    parts=(Part("grad", "your gradient on {where}", rtol=1e-8, atol=1e-10,
+                slips={message: lazy("ch08_bbvi:advi_gradient", star=True, **flags)
+                       for message, flags in _ADVI_SLIPS.items()}),),
+    doc=r"""Exercise (e), ``ex-8-4-2-advi-gradient``: your function ``fn(grad_log_p, transforms, m, log_s, eps)``
+    returning ADVI's pathwise ELBO gradient in ``(m, log s)`` (length 2 D), averaged over the draws ``eps`` (S, D),
+    for coordinates mapped by ``"log"`` or ``"logit"``. Hidden problems drawn for each student. Slips named: no
+    log-Jacobian, no chain rule, no entropy gradient, a derivative in s, the factor s missing, the log transform's
+    Jacobian for a logit coordinate.""")
+
+advi_gradient = _ADVI.checker(globals())
+
+
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
+    **summative(_ADVI),
     "ex-8-4-2-naive": {"same_data": "the statement spells out the number (x = -2)"},
     "ex-8-4-2-sf-gradient": {"same_data": FUNCTION_ANSWER},
 }

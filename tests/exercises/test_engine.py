@@ -15,8 +15,10 @@ from pedagogy_lib.exercises import checker, engine
 #: Per migrated module: (named slips, per-student draws) counted in the module before it was migrated: its hint
 #: dictionaries' entries, and its calls of ``book_or_drawn`` and ``problem_rng`` (ch10_rbm_learning: of the three
 #: exercises of 10.2.1 declared so far, and its two ``EX_`` values). Exercises written for the engine add what
-#: their declarations name: 10.2.2's CD update 6 + 5 + 4 slips (dW, db_x, db_y) and its drawn test batches.
-BEFORE = {"ch02_kalman": (31, 4), "da_fourdvar": (14, 1), "ch10_rbm_learning": (11 + 15, 2 + 1)}
+#: their declarations name: 10.2.2's CD update 6 + 5 + 4 slips (dW, db_x, db_y) and its drawn test batches;
+#: 8.4.2's ADVI gradient 6 slips, and its drawn targets beside the module's EX_MU and EX_SAMPLES.
+BEFORE = {"ch02_kalman": (31, 4), "da_fourdvar": (14, 1), "ch10_rbm_learning": (11 + 15, 2 + 1),
+          "ch08_bbvi": (6, 2 + 1)}
 
 
 def _declared():
@@ -72,6 +74,9 @@ def _same(a, b) -> bool:
         return isinstance(b, (tuple, list)) and len(a) == len(b) and all(map(_same, a, b))
     if isinstance(a, str):
         return a == b
+    if callable(a):                       # a drawn target: the same code over the same drawn numbers
+        cells = [[c.cell_contents for c in f.__closure__ or ()] for f in (a, b)] if callable(b) else None
+        return callable(b) and a.__code__ is b.__code__ and _same(*cells)
     return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
 
 
