@@ -325,7 +325,10 @@ def to_ddpm(schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("schedule must be variance preserving (v_l^2 rho_l^2 + v_l^2 = 1) to have DDPM "
                          f"coefficients; got v^2 rho^2 + v^2 up to {np.max(np.abs(total - 1)):.3g} away from 1.")
     abar = schedule.scale ** 2
-    return abar, 1.0 - abar[1:] / abar[:-1]
+    # 1 - abar_l / abar_{l-1} = (lam_{l-1} - lam_l) v_l^2 / lam_{l-1}: the difference of the SNRs is exact
+    # (Sterbenz), where 1 - abar_l / abar_{l-1} cancels to 0 once abar is within 1e-16 of 1 (lam > 1e16)
+    lam = schedule.snr
+    return abar, (lam[:-1] - lam[1:]) / lam[:-1] * schedule.v[1:] ** 2
 
 
 def ve_sigmas(schedule: Schedule) -> np.ndarray:

@@ -1460,6 +1460,37 @@ def case_units_of_the_data(s, rng):
     close(p.Lambda, p1.Lambda * s * s, rtol=1e-8, what="PPCA noise variance")
     close(np.abs(p.C), np.abs(p1.C) * s, rtol=1e-8, atol=1e-12 * s, what="PPCA loadings")
 
+@case("diffusion.schedules.to_ddpm", "diffusion.schedules.ve_sigmas", "diffusion.forward.consecutive_transitions",
+      "diffusion.losses.reverse_variances", "diffusion.losses.mean_weights", "diffusion.losses.step_weights")
+def case_diffusion_step_coefficients(s, rng):
+    """SNRs ``s (1 + 1e-7, 1, 1 - 1e-7, 0.5)``, both scalings, against 400-digit arithmetic: the reverse
+    variances and their weights, Eq. 8.41's weights, the one-step gamma^2, and DDPM's betas, which as
+    ``1 - abar_l / abar_(l-1)`` were 33 % off at lam = 1e8 and 0 from 1e16 on (abar rounds to 1)."""
+    import mpmath as mp
+
+    from pedagogy_lib.diffusion import schedule_from_snr
+    from pedagogy_lib.diffusion.forward import consecutive_transitions
+    from pedagogy_lib.diffusion.losses import mean_weights, reverse_variances, step_weights
+    from pedagogy_lib.diffusion.schedules import to_ddpm, ve_sigmas
+    lam = s * np.array([1 + 1e-7, 1.0, 1 - 1e-7, rng.uniform(0.3, 0.7)])
+    with mp.workdps(400):
+        L = [mp.mpf(float(x)) for x in lam]
+        for kind in ("vp", "ve"):
+            sch = quiet(schedule_from_snr, lam, kind=kind)
+            v2 = [1 / (1 + x) if kind == "vp" else 1 / x for x in L]
+            sig2 = [v2[i - 1] * (L[i - 1] - L[i]) / L[i - 1] for i in range(1, 4)]
+            close(quiet(reverse_variances, sch), [float(x) for x in sig2], rtol=1e-8, what=f"reverse variances ({kind})")
+            close(quiet(mean_weights, sch), [float(1 / (2 * x)) for x in sig2], rtol=1e-8, what=f"mean weights ({kind})")
+            close(quiet(step_weights, sch), [float((L[i - 1] - L[i]) / 2) for i in range(1, 4)], rtol=1e-8,
+                  what=f"Eq. 8.41 weights ({kind})")
+            close(quiet(ve_sigmas, sch), [float(1 / mp.sqrt(x)) for x in L], rtol=1e-13, what=f"sigmas ({kind})")
+            close(quiet(consecutive_transitions, sch)[1], [float(v2[i] * (1 - L[i] / L[i - 1])) for i in range(1, 4)],
+                  rtol=1e-8, what=f"gamma^2 ({kind})")
+        abar = [x / (1 + x) for x in L]
+        got = quiet(to_ddpm, schedule_from_snr(lam, kind="vp"))
+        close(got[0], [float(a) for a in abar], rtol=1e-13, what="alpha bar")
+        close(got[1], [float(1 - abar[i] / abar[i - 1]) for i in range(1, 4)], rtol=1e-8, what="DDPM betas")
+
 # ================================================================================ the sweep
 def _run(name, e, seed):
     fn, _, _ = CASES[name]
@@ -1702,12 +1733,11 @@ NOT_SWEPT = {
     **_group(FIT, "diffusion", "losses.train_denoiser sampling.ancestral_sample sampling.annealed_langevin "
              "sampling.langevin_gmm"),
     **_group(MONTE_CARLO, "diffusion", "losses.denoiser_loss losses.loss_terms"),
-    **_group(NO_CASE_YET, "diffusion", "forward.consecutive_transitions forward.iterate_moments forward.noise_data "
+    **_group(NO_CASE_YET, "diffusion", "forward.iterate_moments forward.noise_data "
              "losses.eps_from_force losses.force_from_eps losses.force_from_m_hat losses.m_hat_from_force "
-             "losses.m_hat_from_mean losses.mean_from_m_hat losses.mean_weights losses.predict losses.reverse_variances "
-             "losses.step_weights sampling.gmm_force sampling.gmm_log_density sampling.gmm_m_hat "
-             "sampling.m_hat_from_model sampling.mixture_force sampling.score_from_model schedules.to_ddpm "
-             "schedules.ve_sigmas"),
+             "losses.m_hat_from_mean losses.mean_from_m_hat losses.predict "
+             "sampling.gmm_force sampling.gmm_log_density sampling.gmm_m_hat "
+             "sampling.m_hat_from_model sampling.mixture_force sampling.score_from_model"),
 }
 
 
