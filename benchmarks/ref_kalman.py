@@ -312,3 +312,56 @@ def reference_information(params, y):
                                                                 f(Cw), CtRinv, f(G), logdet_R, yw)
     mu_s, P_s, J, cross = _rts(A, mu_pred, P_pred, mu_filt, P_filt)
     return mu_pred, P_pred, mu_filt, P_filt, K, log_p_y, log_p_y.sum(), mu_s, P_s, J, cross
+
+
+@jit
+def kalman_smoother_ref_blas(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y):
+    """The same eleven fields from whole-matrix expressions: ``@`` (BLAS), ``np.linalg.cholesky`` and
+    ``np.linalg.solve`` (LAPACK), as a user who lets the libraries do the algebra writes it. Faster than
+    the loops of :func:`kalman_smoother_ref` once the matrices are a few dozen wide; slower below."""
+    T, m = y.shape
+    n = mu1.shape[0]
+    mu_pred, P_pred, mu_filt, P_filt, K, log_p_y = _filter_outputs(T, n, m)
+    At, Ct = np.ascontiguousarray(A.T), np.ascontiguousarray(C.T)
+    log_2pi = np.log(2.0 * np.pi)
+    for t in range(T):
+        if t == 0:
+            mu_pred[0] = mu1
+            P_pred[0] = Sigma1
+        else:
+            mu_pred[t] = A @ mu_filt[t - 1] + a
+            APA = A @ P_filt[t - 1] @ At
+            P_pred[t] = 0.5 * (APA + APA.T) + Sigma_x
+        P = P_pred[t]
+        r = y[t] - C @ mu_pred[t] - c
+        CP = C @ P
+        S = CP @ Ct + Sigma_y_x
+        L = np.linalg.cholesky(S)
+        KT = np.linalg.solve(S, CP)                             # K^T = S^{-1} C P
+        w = np.linalg.solve(S, r)
+        mu_filt[t] = mu_pred[t] + KT.T @ r
+        KCP = CP.T @ KT
+        P_filt[t] = P - 0.5 * (KCP + KCP.T)
+        K[t] = KT.T
+        log_p_y[t] = -0.5 * (r @ w + 2.0 * np.sum(np.log(np.diag(L))) + m * log_2pi)
+    mu_s = np.empty((T, n))
+    P_s = np.empty((T, n, n))
+    J = np.empty((max(T - 1, 0), n, n))
+    cross = np.empty((max(T - 1, 0), n, n))
+    mu_s[T - 1] = mu_filt[T - 1]
+    P_s[T - 1] = P_filt[T - 1]
+    for t in range(T - 2, -1, -1):
+        JT = np.linalg.solve(P_pred[t + 1], A @ P_filt[t])     # J^T = P_pred^{-1} A P_filt
+        J[t] = JT.T
+        mu_s[t] = mu_filt[t] + JT.T @ (mu_s[t + 1] - mu_pred[t + 1])
+        JDJ = JT.T @ (P_s[t + 1] - P_pred[t + 1]) @ JT
+        P_s[t] = P_filt[t] + 0.5 * (JDJ + JDJ.T)
+        cross[t] = P_s[t + 1] @ JT                              # Cov[x_{t+1}, x_t | y] = P_s' J^T
+    return mu_pred, P_pred, mu_filt, P_filt, K, log_p_y, log_p_y.sum(), mu_s, P_s, J, cross
+
+
+def reference_blas(params, y):
+    """Call :func:`kalman_smoother_ref_blas` on an ``LGSSMParams`` without control (no validation)."""
+    p, f = params, _f
+    return kalman_smoother_ref_blas(f(p.mu1), f(p.Sigma1), f(p.A), f(p.a), f(p.Sigma_x), f(p.C), f(p.c),
+                                    f(p.Sigma_y_x), f(y))
