@@ -120,12 +120,13 @@ def _settle(page) -> None:
     }""")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def still_page(open_context):
     """``still_page(path, mode)``: the page opened in that colour mode, settled and held still (see
     :data:`STILL`), every image loaded. A page is opened once per mode and shared by the tests of this
     module that look at it, in the order they run (each leaves nothing focused or hovered); they run
-    on one worker (``pytest_xdist_make_scheduler`` in ``conftest.py``)."""
+    on one worker (``pytest_xdist_make_scheduler`` in ``conftest.py``), and the pages are closed
+    after the module's last test."""
     opened = {}
 
     def opener(path: str, mode: str):
