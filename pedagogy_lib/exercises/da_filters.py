@@ -7,9 +7,10 @@ import numpy as np
 
 from . import checker
 from .checker import as_numeric, compare_array, compare_scalar, result
+from .engine import Exercise, Part, summative
 
 __all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "CUBE", "sigma_points", "ekf_forecast_cov",
-           "linearization_bias", "ukf_cycle"]
+           "linearization_bias", "ukf_cycle", "adf_update"]
 
 
 class UTProblem(NamedTuple):
@@ -215,6 +216,74 @@ def ukf_cycle(fn) -> "result":
                                   signature="(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)")
 
 
+def _adf_cases():
+    """Hidden problems (where, (m, v, y, h, Sigma_y_x)), drawn for each student: first the page's growth model's
+    observation with a forecast across zero (a posterior with two modes, where every slip shows), then a linear
+    observation (the Kalman update), a cubic, and a saturating observation far out in the forecast's tail."""
+    r = checker.problem_rng(6304)
+    c2, d1, c1 = r.uniform(0.04, 0.06), r.uniform(-1.0, 1.0), r.uniform(0.5, 2.0)
+    c3, a4, k4 = r.uniform(0.1, 0.3), r.uniform(2.0, 4.0), r.uniform(0.3, 0.8)
+
+    def square(x):
+        return c2 * x ** 2
+
+    def linear(x):
+        return c1 * x + d1
+
+    def cubic(x):
+        return c3 * x ** 3 - x
+
+    def saturating(x):
+        return a4 * np.tanh(k4 * x)
+
+    m1 = r.uniform(1.0, 3.0)
+    x1 = -m1 + r.normal()                       # a state on the side of zero the forecast leans away from
+    m3, m4 = r.normal(0.0, 0.5), r.normal(0.0, 0.5)
+    problems = [
+        ("a squared observation, forecast across zero", (m1, r.uniform(12.0, 25.0), square(x1) + r.normal(0, 0.5),
+                                                         square, r.uniform(0.5, 1.5))),
+        ("a linear observation", (r.normal(0.0, 2.0), r.uniform(0.5, 4.0), r.normal(0.0, 3.0), linear,
+                                  r.uniform(0.3, 2.0))),
+        ("a cubic observation", (m3, r.uniform(0.5, 2.0), cubic(m3 + r.normal()), cubic, r.uniform(0.2, 1.0))),
+        ("a saturating observation, y in the forecast's tail", (m4, r.uniform(0.3, 1.0), 0.95 * a4, saturating,
+                                                                r.uniform(0.05, 0.2))),
+    ]
+    return [(f"test problem {i + 1} ({what})", tuple(float(a) if not callable(a) else a for a in args))
+            for i, (what, args) in enumerate(problems)]
+
+
+def _adf_slip(name, part):
+    from .references import da_filters as refs
+    return lambda args, expected: refs.adf_update(*args, slip=name)[part]
+
+
+_ADF_SLIPS = {
+    "prior": "you returned the forecast's moments, not the posterior's: weight each state by the likelihood of y",
+    "no Z": "you did not divide by the normalizer p(y), the integral of N(x; m, v) N(y; h(x), Sigma_y_x) over x",
+    "ekf": "you linearized h at the forecast mean and took the Kalman update, the EKF's; the ADF keeps h as it is "
+           "and matches the exact posterior's moments",
+    "sd": "you used Sigma_y_x as the observation noise's standard deviation; it is its variance",
+}
+
+_ADF = Exercise(
+    label="ex-da-2-adf-update", name="adf_update", title="the ADF's measurement update",
+    reference="da_filters:adf_update", function="my_adf_update", signature="(m, v, y, h, Sigma_y_x)",
+    cases=_adf_cases,
+    parts=(Part("mean", "the mean on {where}", kind="scalar", rtol=1e-6, atol=1e-6,
+                slips={message: _adf_slip(key, 0) for key, message in _ADF_SLIPS.items()}),
+           Part("variance", "the variance on {where}", kind="scalar", rtol=1e-6, atol=1e-9,
+                slips={**{message: _adf_slip(key, 1) for key, message in _ADF_SLIPS.items()},
+                       "you gave the posterior's second moment about zero, E[x^2 | y], not its variance":
+                           _adf_slip("raw", 1)})),
+    doc=r"""``ex-da-2-adf-update``: your function ``fn(m, v, y, h, Sigma_y_x)`` returning the pair ``(mean, variance)`` of
+    the posterior N(x; m, v) N(y; h(x), Sigma_y_x) / p(y) of a scalar state, the ADF's measurement update, to a
+    relative accuracy of 1e-6. Hidden problems drawn for each student: a bimodal posterior, a linear, a cubic and a
+    saturating observation. Slips named: the forecast's moments, no normalizer, the EKF's update, Sigma_y_x as a
+    standard deviation, the second moment about zero.""")
+
+adf_update = _ADF.checker(globals())
+
+
 def _spd(rng, scale):
     A = rng.normal(size=(2, 2))
     return (scale * (A @ A.T + 0.5 * np.eye(2))).round(3)
@@ -243,4 +312,5 @@ SUMMATIVE = {
     "ex-da-2-ekf-forecast": {"variant": _graded_forecast},
     "ex-da-2-bias": {"variant": _graded_cube},
     "ex-da-2-ukf-cycle": {"same_data": checker.FUNCTION_ANSWER},
+    **summative(_ADF),
 }

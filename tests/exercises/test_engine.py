@@ -16,9 +16,10 @@ from pedagogy_lib.exercises import checker, engine
 #: dictionaries' entries, and its calls of ``book_or_drawn`` and ``problem_rng`` (ch10_rbm_learning: of the three
 #: exercises of 10.2.1 declared so far, and its two ``EX_`` values). Exercises written for the engine add what
 #: their declarations name: 10.2.2's CD update 6 + 5 + 4 slips (dW, db_x, db_y) and its drawn test batches;
-#: 8.4.2's ADVI gradient 6 slips, and its drawn targets beside the module's EX_MU and EX_SAMPLES.
+#: 8.4.2's ADVI gradient 6 slips, and its drawn targets beside the module's EX_MU and EX_SAMPLES; DA 2's ADF
+#: update 4 + 5 slips (mean, variance) and its drawn problems (the module's EX_ values are not drawn).
 BEFORE = {"ch02_kalman": (31, 4), "da_fourdvar": (14, 1), "ch10_rbm_learning": (11 + 15, 2 + 1),
-          "ch08_bbvi": (6, 2 + 1)}
+          "ch08_bbvi": (6, 2 + 1), "da_filters": (4 + 5, 1)}
 
 
 def _declared():

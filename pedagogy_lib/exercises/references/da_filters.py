@@ -39,3 +39,29 @@ def ukf_variant(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x, *, noise=True, c
 def ukf_reference(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x):
     """One UKF cycle (alpha = 1, kappa = 1, Cholesky sigma points): (mu_filt, Upsilon_filt)."""
     return ukf_variant(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)
+
+
+#: Quadrature points of the reference ADF update (the library's grid, refined over the posterior when needed).
+ADF_NODES = 1601
+
+
+def adf_update(m, v, y, h, Sigma_y_x, *, slip: str = ""):
+    """(mean, variance) of the posterior N(x; m, v) N(y; h(x), Sigma_y_x) / p(y), the ADF's measurement update,
+    from the library's assumed-density filter run for one observation, or what a named ``slip`` gives."""
+    from ...assimilation.adf import assumed_density_filter
+
+    if slip == "prior":
+        return m, v
+    if slip == "ekf":                                   # Kalman update with h linearized at m (central difference)
+        step = 1e-5 * max(1.0, abs(m))
+        H = float((h(np.array([m + step])) - h(np.array([m - step])))[0] / (2 * step))
+        K = v * H / (H * v * H + Sigma_y_x)
+        return m + K * (y - float(h(np.array([m]))[0])), (1.0 - K * H) * v
+    noise = Sigma_y_x ** 2 if slip == "sd" else Sigma_y_x
+    out = assumed_density_filter(lambda x, t: x, h, 1.0, noise, np.array([y]), m, v, n_nodes=ADF_NODES)
+    mean, var, Z = float(out.mu_filt[0]), float(out.Upsilon_filt[0]), float(np.exp(out.log_p_y[0]))
+    if slip == "no Z":
+        return Z * mean, Z * var
+    if slip == "raw":
+        return mean, var + mean ** 2
+    return mean, var
