@@ -25,7 +25,7 @@ from ..core.kernels import EPS, SPD_ULPS
 from . import kernels
 
 __all__ = ["LGSSMParams", "CovarianceFactors", "check_params", "check_params_factored", "check_y", "check_u",
-           "model_fact", "sample_lgssm"]
+           "sample_lgssm"]
 
 
 def filter_twin_seconds(T: int, n: int, m: int) -> float:
