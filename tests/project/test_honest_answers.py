@@ -29,6 +29,11 @@ for _a in ANSWERS:
 
 pytestmark = pytest.mark.skipif(G.sandbox_problem() is not None, reason=f"no sandbox: {G.sandbox_problem()}")
 
+#: The course's limits but for the wall clock: an honest answer is held to the CPU time a student's
+#: is (``Limits.cpu_seconds``), while the test, on a machine others share, waits for it ten minutes
+#: (the test command stops a test at 900 s), so that the verdict does not depend on the machine's load.
+LIMITS = G.Limits(wall_seconds=600.0)
+
 
 def test_the_corpus_is_wide_enough():
     assert len(ANSWERS) >= 60 and len(BY_NOTEBOOK) >= 15
@@ -77,7 +82,7 @@ def test_honest_answers_get_full_marks_and_the_checker_agrees(notebook):
             # what the checker in the reader's kernel reads: the cell's calls of the exercise's named functions
             assert C.named_calls_in(answer["code"], ex.not_allowed, [page]) == [], _where(answer)
             nb = _with_answer(nb, ex.label, answer["code"])
-        graded = G.grade_notebook(nb, f"honest-{r}", labels={a["label"] for a in answers})
+        graded = G.grade_notebook(nb, f"honest-{r}", labels={a["label"] for a in answers}, limits=LIMITS)
         wrong = {_where(a): _verdict(nb, a["label"]) for a in answers if graded.get(a["label"]) != (True, [])}
         assert not wrong and set(graded) == {a["label"] for a in answers}, wrong
         for answer in answers:
