@@ -236,12 +236,11 @@ def _adf_cases():
     def saturating(x):
         return a4 * np.tanh(k4 * x)
 
-    m1 = r.uniform(1.0, 3.0)
-    x1 = -m1 + r.normal()                       # a state on the side of zero the forecast leans away from
+    m1 = r.uniform(1.0, 3.0)                    # a forecast leaning right, over states that square to about y
     m3, m4 = r.normal(0.0, 0.5), r.normal(0.0, 0.5)
     problems = [
-        ("a squared observation, forecast across zero", (m1, r.uniform(12.0, 25.0), square(x1) + r.normal(0, 0.5),
-                                                         square, r.uniform(0.5, 1.5))),
+        ("a squared observation, forecast across zero", (m1, r.uniform(12.0, 25.0), r.uniform(3.0, 5.0), square,
+                                                         r.uniform(0.5, 1.5))),
         ("a linear observation", (r.normal(0.0, 2.0), r.uniform(0.5, 4.0), r.normal(0.0, 3.0), linear,
                                   r.uniform(0.3, 2.0))),
         ("a cubic observation", (m3, r.uniform(0.5, 2.0), cubic(m3 + r.normal()), cubic, r.uniform(0.2, 1.0))),

@@ -132,3 +132,69 @@ def test_sf_gradient_rejects_a_non_function_and_reveals_no_answer():
     msg = str(check.sf_gradient(lambda log_p, m, log_s, eps: _reference(log_p, m, log_s, eps) + 0.01))
     assert "test problem 1" in msg and "not within tolerance" in msg, msg
     assert not re.search(r"[0-9]\.[0-9]", msg), msg
+
+
+# --- ex-8-4-2-advi-gradient ---------------------------------------------------------------------------------------
+
+
+def _advi_by_differences(grad_log_p, transforms, m, log_s, eps, h=1e-6):
+    """The same ELBO estimate differentiated numerically: log p_zeta is integrated from its gradient along the
+    path zeta(lambda) = m + exp(log s) eps (one-dimensional quadrature of d/dt), the log-Jacobian written as a log
+    density (zeta for "log", log sigma(zeta) + log(1 - sigma(zeta)) for "logit"), plus sum(log s)."""
+    def elbo(lam):
+        D = len(m)
+        mm, ls = lam[:D], lam[D:]
+        z = mm + np.exp(ls) * eps
+        z0 = m + np.exp(log_s) * eps
+        t = np.linspace(0.0, 1.0, 9)                       # Simpson along the straight path z0 -> z
+        vals = []
+        for tt in t:
+            zz = z0 + tt * (z - z0)
+            th = np.where(np.array(transforms) == "log", np.exp(zz), 1 / (1 + np.exp(-zz)))
+            dth = np.where(np.array(transforms) == "log", th, th * (1 - th))
+            vals.append(np.sum(grad_log_p(th) * dth * (z - z0), axis=1))
+        from scipy.integrate import simpson
+        log_p = simpson(np.array(vals), x=t, axis=0)
+        log_J = np.where(np.array(transforms) == "log", z, -np.logaddexp(0, -z) - np.logaddexp(0, z)).sum(axis=1)
+        return np.mean(log_p + log_J) + np.sum(ls)
+
+    lam = np.concatenate([m, log_s])
+    return np.array([(elbo(lam + h * e) - elbo(lam - h * e)) / (2 * h) for e in np.eye(len(lam))])
+
+
+def test_advi_gradient_reference_is_the_librarys_pathwise_terms_and_central_differences():
+    from pedagogy_lib.exercises.references import ch08_bbvi as refs
+    from pedagogy_lib.vi import GaussianVIParams, reparam_terms, unconstrained_target
+    for _, (g, transforms, m, log_s, eps) in check._advi_cases():
+        ref = refs.advi_gradient(g, transforms, m, log_s, eps)
+        target = unconstrained_target(lambda th: (np.zeros(len(th)), g(th)), transforms)
+        np.testing.assert_allclose(ref, reparam_terms(target, GaussianVIParams(m, log_s), eps).mean(axis=0),
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ref, _advi_by_differences(g, transforms, m, log_s, eps), rtol=1e-5, atol=1e-6)
+
+
+def test_advi_gradient_accepts_the_library_route_and_rejects_a_stub():
+    from pedagogy_lib.vi import GaussianVIParams, reparam_terms, unconstrained_target
+
+    def via_library(g, transforms, m, log_s, eps):
+        target = unconstrained_target(lambda th: (np.zeros(len(th)), g(th)), transforms)
+        return reparam_terms(target, GaussianVIParams(m, log_s), eps).mean(axis=0)
+
+    assert check.advi_gradient(via_library)
+    assert not check.advi_gradient(lambda g, transforms, m, log_s, eps: None)
+    r = check.advi_gradient(lambda g, transforms, m, log_s, eps: np.zeros(len(m)))
+    assert not r
+
+
+def test_advi_gradient_names_a_forgotten_log_jacobian():
+    def no_jacobian(g, transforms, m, log_s, eps):
+        # the chain rule through theta = T^{-1}(zeta), the slope of log|J| left out
+        s = np.exp(log_s)
+        z = m + s * eps
+        th = np.where(np.array(transforms) == "log", np.exp(z), 1 / (1 + np.exp(-z)))
+        dth = np.where(np.array(transforms) == "log", th, th * (1 - th))
+        f = g(th) * dth
+        return np.concatenate([f.mean(axis=0), (f * eps * s).mean(axis=0) + 1])
+
+    r = check.advi_gradient(no_jacobian)
+    assert not r and "log-Jacobian" in str(r)

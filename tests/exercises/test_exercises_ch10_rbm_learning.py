@@ -392,3 +392,82 @@ def test_exact_gradient_function_reaches_the_single_row_and_the_wide_hidden_laye
     assert "test problem 3 (K = 5 hidden, M = 3 visible units" in msg, msg
     msg = str(check.exact_gradient_function(wrong_when(lambda p, Y: p.W.shape[1] > 6)))
     assert "test problem 6 (K = 4 hidden, M = 40 visible units" in msg, msg
+
+
+# --- ex-10-2-cd-update: the student's CD update on chains supplied to it --------------------------------------
+
+
+def _cd_loops(params, Y0, X0, Yk):
+    """Eq. 10.23 row by row and unit by unit, the hidden probabilities from the logistic function: an oracle
+    written apart from the reference's matrix products."""
+    K, M = params.W.shape
+    B = Y0.shape[0]
+    dW, db_x, db_y = np.zeros((K, M)), np.zeros(K), np.zeros(M)
+    for n in range(B):
+        for i in range(K):
+            p0 = 1 / (1 + np.exp(-(params.b_x[i] + sum(params.W[i, j] * Y0[n, j] for j in range(M)))))
+            pk = 1 / (1 + np.exp(-(params.b_x[i] + sum(params.W[i, j] * Yk[n, j] for j in range(M)))))
+            db_x[i] += (p0 - pk) / B
+            for j in range(M):
+                dW[i, j] += (p0 * Y0[n, j] - pk * Yk[n, j]) / B
+        db_y += (Y0[n] - Yk[n]) / B
+    return dW, db_x, db_y
+
+
+def test_cd_update_accepts_a_loop_oracle_and_it_is_the_reference():
+    from pedagogy_lib.exercises.references import ch10_rbm_learning as refs
+    assert check.cd_update_function(_cd_loops)
+    for _, args in check._cd_cases():
+        for a, b in zip(_cd_loops(*args), refs.cd_update(*args)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_cd_update_averaged_over_chains_is_minus_the_expected_cd_gradient():
+    """Over many CD-1 chains from rows of EX_LEARN, the update's mean is minus the library's expected CD-1 update
+    (a loss gradient, from exact transition matrices), within 4 standard errors of the mean per entry."""
+    from scipy.special import expit
+    p, Y = check.EX_LEARN
+    rng = np.random.default_rng(1)
+    n = 20000
+    Y0 = Y[rng.integers(0, len(Y), n)]
+    X0 = (rng.random((n, 3)) < expit(Y0 @ p.W.T + p.b_x)) * 1.0
+    Y1 = (rng.random((n, 5)) < expit(X0 @ p.W + p.b_y)) * 1.0
+    m0, m1 = expit(Y0 @ p.W.T + p.b_x), expit(Y1 @ p.W.T + p.b_x)
+    per_row = np.hstack([(m0[:, :, None] * Y0[:, None, :] - m1[:, :, None] * Y1[:, None, :]).reshape(n, -1),
+                         m0 - m1, Y0 - Y1])
+    g = expected_cd_gradient(p, empirical_distribution(Y), 1)
+    want = -np.concatenate([g.W.ravel(), g.b_x, g.b_y])
+    se = per_row.std(axis=0) / np.sqrt(n)
+    assert np.all(np.abs(per_row.mean(axis=0) - want) < 4 * se)
+    mean_update = _cd_loops(p, Y0[:200], X0[:200], Y1[:200])
+    np.testing.assert_allclose(np.concatenate([np.ravel(a) for a in mean_update]), per_row[:200].mean(axis=0),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (lambda p, Y0, X0, Yk: tuple(-a for a in _cd_loops(p, Y0, X0, Yk)), "other way"),
+    (lambda p, Y0, X0, Yk: (_cd_loops(p, Y0, X0, Yk)[0], np.zeros(p.W.shape[0]), np.zeros(p.W.shape[1])),
+     "hidden biases out"),
+    (lambda p, Y0, X0, Yk: tuple(len(Y0) * a for a in _cd_loops(p, Y0, X0, Yk)), "summed"),
+    (lambda p, Y0, X0, Yk: _cd_loops(p, Y0, X0, Yk)[0].T, "3-tuple"),
+])
+def test_cd_update_names_the_slips(wrong, fragment):
+    r = check.cd_update_function(wrong)
+    assert not r and fragment in str(r)
+
+
+def test_cd_update_names_sampled_hidden_states_in_the_positive_phase():
+    def sampled(p, Y0, X0, Yk):
+        dW, db_x, db_y = _cd_loops(p, Y0, X0, Yk)
+        m0 = 1 / (1 + np.exp(-(Y0 @ p.W.T + p.b_x)))
+        return dW + (X0 - m0).T @ Y0 / len(Y0), db_x + (X0 - m0).mean(axis=0), db_y
+    r = check.cd_update_function(sampled)
+    assert not r and "sampled hidden states X0" in str(r)
+
+
+def test_cd_update_rejects_a_stub_and_its_cases_reach_one_row_and_forty_units():
+    assert not check.cd_update_function(lambda p, Y0, X0, Yk: None)
+    assert not check.cd_update_function(None)
+    shapes = [(args[0].W.shape, args[1].shape[0]) for _, args in check._cd_cases()]
+    assert ((4, 4), 10) == shapes[0] and any(B == 1 for _, B in shapes) and any(M == 40 for (_, M), _ in shapes)
+    assert any(K > M for (K, M), _ in shapes) and any(K == 1 for (K, _), _ in shapes)

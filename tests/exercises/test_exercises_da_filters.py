@@ -196,3 +196,85 @@ def test_ukf_cycle_rejects_a_stub_and_a_non_function_and_reveals_no_answer():
     assert "should be a function" in str(check.ukf_cycle("ukf"))
     msg = str(check.ukf_cycle(lambda *args: (_ukf_cycle(*args)[0] + 0.02, _ukf_cycle(*args)[1])))
     assert "test problem 1" in msg and not re.search(r"[0-9]\.[0-9]", msg), msg
+
+
+# --- ex-da-2-adf-update --------------------------------------------------------------------------------------------
+
+
+def _quad_moments(m, v, y, h, Sigma_y_x):
+    """Mean and variance of N(x; m, v) N(y; h(x), Sigma_y_x), normalized, by adaptive quadrature (scipy)."""
+    from scipy import integrate
+
+    def f(x):
+        return np.exp(-0.5 * (x - m) ** 2 / v - 0.5 * (y - h(np.array([x]))[0]) ** 2 / Sigma_y_x)
+
+    lo, hi = m - 12 * np.sqrt(v), m + 12 * np.sqrt(v)
+    kw = dict(epsabs=0, epsrel=1e-12, limit=500)
+    Z = integrate.quad(f, lo, hi, **kw)[0]
+    mean = integrate.quad(lambda x: x * f(x), lo, hi, **kw)[0] / Z
+    return mean, integrate.quad(lambda x: (x - mean) ** 2 * f(x), lo, hi, **kw)[0] / Z
+
+
+def _adf_grid(m, v, y, h, Sigma_y_x):
+    x = m + np.sqrt(v) * np.linspace(-10, 10, 4001)
+    log_w = -0.5 * (x - m) ** 2 / v - 0.5 * (y - h(x)) ** 2 / Sigma_y_x
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    mean = w @ x
+    return mean, w @ (x - mean) ** 2
+
+
+@pytest.mark.parametrize("salt", [None, 1, 2])
+def test_adf_update_reference_is_adaptive_quadrature(salt):
+    import contextlib
+    from pedagogy_lib.exercises import checker
+    with checker.drawn_for(salt) if salt else contextlib.nullcontext():
+        cases = check._adf_cases()
+    for _, args in cases:
+        ref, quad = refs.adf_update(*args), _quad_moments(*args)
+        assert abs(ref[0] - quad[0]) < 1e-8 * np.sqrt(quad[1]) and abs(ref[1] / quad[1] - 1) < 1e-8
+
+
+@pytest.mark.parametrize("salt", [None, 1, 2])
+def test_adf_update_first_problem_is_bimodal_and_the_linear_one_is_kalman(salt):
+    import contextlib
+    from pedagogy_lib.exercises import checker
+    with checker.drawn_for(salt) if salt else contextlib.nullcontext():
+        (_, first), (_, lin) = check._adf_cases()[:2]
+    m, v, y, h, S = first
+    x = np.linspace(m - 10 * np.sqrt(v), m + 10 * np.sqrt(v), 20001)
+    p = np.exp(-0.5 * (x - m) ** 2 / v - 0.5 * (y - h(x)) ** 2 / S)
+    peaks = x[1:-1][(p[1:-1] > p[:-2]) & (p[1:-1] >= p[2:]) & (p[1:-1] > 1e-3 * p.max())]
+    assert len(peaks) == 2 and peaks[0] < 0 < peaks[1]
+    m, v, y, h, S = lin
+    c = h(np.array([1.0]))[0] - h(np.array([0.0]))[0]
+    K = v * c / (c * v * c + S)
+    np.testing.assert_allclose(refs.adf_update(*lin), (m + K * (y - h(np.array([m]))[0]), (1 - K * c) * v),
+                               rtol=1e-9)
+
+
+def test_adf_update_accepts_a_grid_and_quadrature_and_rejects_a_stub():
+    assert check.adf_update(_adf_grid)
+    assert check.adf_update(_quad_moments)
+    assert not check.adf_update(lambda m, v, y, h, S: None)
+    assert not check.adf_update(None)
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (lambda m, v, y, h, S: (m, v), "forecast's moments"),
+    (lambda m, v, y, h, S: _adf_grid(m, v, y, h, S ** 2), "standard deviation"),
+    (lambda m, v, y, h, S: (_adf_grid(m, v, y, h, S)[0], sum(a * b for a, b in zip((1, 1), (
+        _adf_grid(m, v, y, h, S)[1], _adf_grid(m, v, y, h, S)[0] ** 2)))), "second moment about zero"),
+])
+def test_adf_update_names_the_slips(wrong, fragment):
+    r = check.adf_update(wrong)
+    assert not r and fragment in str(r)
+
+
+def test_adf_update_names_the_ekf_update():
+    def ekf(m, v, y, h, S):
+        H = (h(np.array([m + 1e-6])) - h(np.array([m - 1e-6])))[0] / 2e-6
+        K = v * H / (H * v * H + S)
+        return m + K * (y - h(np.array([m]))[0]), (1 - K * H) * v
+    r = check.adf_update(ekf)
+    assert not r and "EKF" in str(r)
