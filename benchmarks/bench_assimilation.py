@@ -30,8 +30,9 @@
    the forward run storing the stages, the adjoint sweep, the observation terms; the reference's:
    its adjoint run without forcing, its observation terms), which the second row's note reports in
    forward runs.
-   A third row per size times the validation itself (``strong_problem``), in gradients on the validated
-   window, beside the public call with the model and ``y``, which validates on every call.
+   A third row per size times the public call with the model and ``y`` in forward runs (target: at most
+   4; a model is validated when built and keeps what the cost derives from it, so the call checks only
+   its data), and a fourth the window's validation itself (``strong_problem``), in gradients.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ ENKF_TARGET = 30.0
 NUMPY_TARGET = 2.5          # ours at least this many times faster than the vectorized NumPy reference
 PLAIN_TARGET = 1.2          # ours at most this many times the plain numba reference
 FORWARD_RUNS_TARGET = 3.0  # the issue's bound on the gradient, in bare forward model runs
+PUBLIC_RUNS_TARGET = 4.0   # the bound on the public call with the model and y (issue 70)
 
 
 def _l96_problem():
@@ -195,14 +197,19 @@ def _grad_rows():
                              f"({t['ref_fwd'] / fwd:.2f} of ours each; its gradient {t['ref'] / fwd:.2f} of ours): "
                              f"its adjoint run {t['ref_adj'] / t['ref_fwd']:.2f} of them, its dense observation "
                              f"terms {t['ref_obs'] / t['ref_fwd']:.2f}; timed in alternation"))
-        t_check, t_public, t_valid = interleaved_times([lambda: da.strong_problem(mod, y),
-                                                        lambda: cost_grad(mod, x1, y),
-                                                        lambda: cost_grad(problem, x1)], rounds=10)
+        t_check, t_public, t_valid, t_fwd = interleaved_times(
+            [lambda: da.strong_problem(mod, y), lambda: cost_grad(mod, x1, y), lambda: cost_grad(problem, x1),
+             lambda: kernels.integrate(dyn.code, dyn.theta, dyn.dt, dyn.n_steps, x1, out)], rounds=20)
+        rows.append(row("4DVar gradient by the adjoint (strong constraint), public call with the model and y",
+                        size, t_public, peer_name="one bare forward model run (kernel of `integrate`)", peer=t_fwd,
+                        target=f"<= {PUBLIC_RUNS_TARGET:g} forward runs",
+                        met=bool(t_public <= PUBLIC_RUNS_TARGET * t_fwd),
+                        note=f"ours = {t_public / t_fwd:.2f} forward runs, the validated window "
+                             f"{t_valid / t_fwd:.2f}: the model was validated when built and keeps its inverses "
+                             "and storages, so the call checks only y and x1; timed in alternation"))
         rows.append(row("4DVar: validating the window once (`strong_problem`)", size, t_check,
-                        note=f"{t_check / t_valid:.1f} gradients on the validated window; the public call with "
-                             f"the model and y, which validates every time, takes {t_public / t_valid:.1f} of "
-                             "them: an optimizer should validate once (`strong_4dvar` does); timed in "
-                             "alternation"))
+                        note=f"{t_check / t_valid:.1f} gradients on the validated window (the model validated "
+                             "and its inverses derived before, once); timed in alternation"))
     return rows
 
 

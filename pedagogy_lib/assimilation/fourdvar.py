@@ -46,7 +46,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import minimize
 
-from ..core.checks import as_array, check_backend, check_choice, check_int, check_spd
+from ..core.checks import as_array, check_backend, check_buffer, check_choice, check_int, check_spd
 from . import kernels
 from .lorenz import cycle_adjoint_numpy, cycle_forward_numpy, cycle_jacobian, integrate
 from .model import DAModel, check_model, check_observations, check_truth, make_result
@@ -106,21 +106,70 @@ def weak_cost_grad_numpy(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv):
 # ------------------------------------------------------------------------------------------------
 
 def _prepare(model, y, truth, backend, *, weak: bool):
+    """The per-call checks of a public function: the model was validated when built, and what the cost
+    needs from it (inverse covariances, storages) was derived once and kept with it (:func:`_window`)."""
     model, (n, m) = check_model(model)
     y = check_observations(y, m)
     truth = check_truth(truth, y.shape[0], n)
     backend = check_backend(backend)
-    B_inv = np.linalg.inv(model.Sigma1)
-    R_inv = np.linalg.inv(model.Sigma_y_x)
-    Q_inv = None
-    if weak:
+    w = _window(model)
+    return model, y, truth, backend, w.B_inv, w.R_inv, (_model_error_precision(model) if weak else None)
+
+
+class _Window(NamedTuple):
+    """What the costs need from a model, derived once per model: the inverse covariances, the storages
+    the compiled strong-constraint cost may use (``can_select``, ``can_diagonal``), the selection
+    ``(index, weight, r_inv)`` and diagonal ``b_inv`` they use (empty when not possible) and the flow
+    map as the kernels take it. Arrays read-only, like the model's."""
+
+    B_inv: np.ndarray
+    R_inv: np.ndarray
+    can_select: bool
+    can_diagonal: bool
+    selection: tuple
+    b_inv: np.ndarray
+    flow: tuple
+
+
+_WINDOW_FIELDS = ("dynamics", "Sigma1", "C", "Sigma_y_x")
+
+
+def _window(model) -> _Window:
+    return model.derive("fourdvar.window", _WINDOW_FIELDS, _make_window)
+
+
+def _readonly(arr):
+    arr = np.ascontiguousarray(arr)
+    arr.setflags(write=False)
+    return arr
+
+
+def _make_window(model) -> _Window:
+    B_inv = _readonly(np.linalg.inv(model.Sigma1))
+    R_inv = _readonly(np.linalg.inv(model.Sigma_y_x))
+    obs, background = _storage(model.C, B_inv, R_inv)
+    selection, b_inv = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)), np.zeros(0)
+    if obs == "selection":
+        index = np.argmax(model.C != 0, axis=1).astype(np.int64)
+        # copies: np.diag gives a strided view, for which numba would compile the kernels again
+        selection = (index, model.C[np.arange(model.C.shape[0]), index], np.diag(R_inv).copy())
+    if background == "diagonal":
+        b_inv = np.diag(B_inv).copy()
+    selection = tuple(_readonly(a) for a in selection)
+    return _Window(B_inv, R_inv, obs == "selection", background == "diagonal", selection, _readonly(b_inv),
+                   tuple(model.dynamics.flow))
+
+
+def _model_error_precision(model):
+    """The inverse of ``model.Sigma_x``, once per model; a ValueError if it is not positive definite."""
+    def make(model):
         try:
             check_spd(model.Sigma_x, "Sigma_x")
         except ValueError as err:
             raise ValueError(f"weak-constraint 4DVar needs a positive definite model-error covariance: {err} "
                              "(with Sigma_x = 0 use strong_4dvar).") from None
-        Q_inv = np.linalg.inv(model.Sigma_x)
-    return model, y, truth, backend, B_inv, R_inv, Q_inv
+        return _readonly(np.linalg.inv(model.Sigma_x))
+    return model.derive("fourdvar.Q_inv", ("Sigma_x",), make)
 
 
 def _strong_eval(problem, x1):
@@ -193,18 +242,7 @@ def _storage(C, B_inv, R_inv):
     return ("selection" if selection else "dense"), ("diagonal" if _is_diagonal(B_inv) else "dense")
 
 
-class StrongProblem(NamedTuple):
-    """A strong-constraint window validated once (:func:`strong_problem`): the checked model and
-    observations, the inverse covariances the cost uses, the backend, and what the compiled cost
-    takes: the storages :func:`window_storage` chose, the selection ``(index, weight, r_inv)`` (row
-    ``k`` of ``C`` has its one nonzero ``weight[k]`` in column ``index[k]``; ``r_inv`` the diagonal of
-    ``R_inv``; empty arrays for dense observations), the diagonal ``b_inv`` of ``B_inv`` (empty when
-    dense), the flow map as the kernels take it, ``(kind, theta, dt, n_steps)`` (a plain tuple:
-    numba receives it in a third of the time of the named :class:`~pedagogy_lib.assimilation.kernels.Flow`),
-    and ``work``, the trajectory (T, n) and RK4-stage (T - 1, n_steps, 4, n) arrays the compiled
-    cost writes at every evaluation, allocated once (the kernels hold the interpreter lock, so
-    evaluations from several threads run one after another; the NumPy twin does not use them)."""
-
+class _StrongProblemFields(NamedTuple):
     model: DAModel
     y: np.ndarray
     B_inv: np.ndarray
@@ -218,6 +256,90 @@ class StrongProblem(NamedTuple):
     work: tuple
 
 
+_PROBLEM_INPUTS = ("model", "y", "backend", "obs_storage", "background_storage")
+
+
+class StrongProblem(_StrongProblemFields):
+    """A strong-constraint window validated once (:func:`strong_problem`): the checked model and
+    observations, the inverse covariances the cost uses, the backend, and what the compiled cost
+    takes: the storages :func:`window_storage` chose, the selection ``(index, weight, r_inv)`` (row
+    ``k`` of ``C`` has its one nonzero ``weight[k]`` in column ``index[k]``; ``r_inv`` the diagonal of
+    ``R_inv``; empty arrays for dense observations), the diagonal ``b_inv`` of ``B_inv`` (empty when
+    dense), the flow map as the kernels take it, ``(kind, theta, dt, n_steps)`` (a plain tuple:
+    numba receives it in a third of the time of the named :class:`~pedagogy_lib.assimilation.kernels.Flow`),
+    and ``work``, the trajectory (T, n) and RK4-stage (T - 1, n_steps, 4, n) arrays the compiled
+    cost writes at every evaluation, allocated once (the kernels hold the interpreter lock, so
+    evaluations from several threads run one after another; the NumPy twin does not use them).
+
+    Validated when built, however it is built: by :func:`strong_problem`, by hand, by ``_make`` or by
+    ``_replace``. Built by hand, every field is checked against the model and the observations (the
+    inverses, the selection, the diagonal and the flow must be those :func:`strong_problem` derives;
+    the work arrays writeable float64 of their shapes). ``_replace`` of the model, the observations,
+    the backend or a storage derives the other fields again (the storages too, when the model is
+    replaced and they are not given). The observations are the window's own copy.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a field disagrees with the model, the observations or the storages.
+    """
+
+    def __new__(cls, model, y, B_inv, R_inv, backend, obs_storage, background_storage, selection, b_inv, flow,
+                work):
+        model, (n, m) = check_model(model)
+        y = check_observations(y, m)
+        backend = check_backend(backend)
+        w = _window(model)
+        obs, background = _check_storage((obs_storage, background_storage), w)
+        want = _problem(model, y, backend, (obs, background))
+        for name, given in (("B_inv", B_inv), ("R_inv", R_inv), ("b_inv", b_inv)):
+            if not _same(given, getattr(want, name)):
+                raise ValueError(f"{name} must be what strong_problem derives from the model (the inverse covariance "
+                                 f"or its diagonal for this storage); got another array. Build the window with "
+                                 "strong_problem(model, y).")
+        if not (isinstance(selection, tuple) and len(selection) == 3
+                and all(_same(a, b) for a, b in zip(selection, want.selection))):
+            raise ValueError("selection must be the (index, weight, r_inv) strong_problem derives from model.C and "
+                             "model.Sigma_y_x for this storage; build the window with strong_problem(model, y).")
+        if not (isinstance(flow, tuple) and len(flow) == 4 and flow[0] == want.flow[0]
+                and _same(flow[1], want.flow[1]) and flow[2:] == want.flow[2:]):
+            raise ValueError("flow must be model.dynamics.flow as a tuple (kind, theta, dt, n_steps); got "
+                             f"{flow!r:.80}.")
+        if not (isinstance(work, tuple) and len(work) == 2):
+            raise TypeError(f"work must be a pair (trajectory, stages) of arrays; got {type(work).__name__}.")
+        T = y.shape[0]
+        check_buffer(work[0], "work[0] (trajectory)", (T, n), dims="(T, n)")
+        check_buffer(work[1], "work[1] (stages)", want.work[1].shape, dims="(max(T - 1, 1), n_steps, 4, n)")
+        return super().__new__(cls, model, y.copy(), want.B_inv, want.R_inv, backend, obs, background,
+                               want.selection, want.b_inv, want.flow, work)
+
+    @classmethod
+    def _make(cls, iterable):
+        return cls(*iterable)
+
+    def _replace(self, /, **changes):
+        unknown = set(changes) - set(self._fields)
+        if unknown:
+            raise ValueError(f"StrongProblem has no field(s) {sorted(unknown)}; its fields are {self._fields}.")
+        values = {**self._asdict(), **changes}
+        if any(k in changes for k in _PROBLEM_INPUTS):
+            storage = None
+            if "model" not in changes or "obs_storage" in changes or "background_storage" in changes:
+                storage = (values["obs_storage"], values["background_storage"])
+            fresh = strong_problem(values["model"], values["y"], backend=values["backend"], storage=storage)
+            for name in set(self._fields) - set(changes):
+                values[name] = getattr(fresh, name)
+        return type(self)(**values)
+
+
+def _same(a, b) -> bool:
+    """Whether ``a`` is ``b``, or an array equal to it of the same dtype and shape."""
+    if a is b:
+        return True
+    a = np.asarray(a)
+    return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b))
+
+
 def strong_problem(model: DAModel, y, *, backend: str = "numba", storage=None) -> StrongProblem:
     r"""Validate a strong-constraint window once and invert its covariances
     :math:`\boldsymbol\Sigma_1` and :math:`\boldsymbol\Sigma_{\hat y|\hat x}`.
@@ -227,46 +349,62 @@ def strong_problem(model: DAModel, y, *, backend: str = "numba", storage=None) -
     adjoint sweep alone.
 
     ``storage`` is the pair ``(obs_storage, background_storage)`` the compiled cost uses for ``C``
-    and the inverse covariances; by default :func:`window_storage` decides it here, once, from
+    and the inverse covariances; by default :func:`window_storage` decides it, once per model, from
     their nonzero entries (a coordinate selection with diagonal covariances is applied in O(m) per
     time instead of O(mn)). ``("dense", "dense")`` asks for the dense products whatever the
     structure; every storage gives the same cost and gradient, to rounding. The ``"numpy"`` backend
-    always uses the dense matrices.
+    always uses the dense matrices. The inverses and the storages are kept with the model, so a
+    second window of the same model inverts nothing.
     """
-    model, y, _, backend, B_inv, R_inv, _ = _prepare(model, y, None, backend, weak=False)
+    model, y, _, backend, _, _, _ = _prepare(model, y, None, backend, weak=False)
     if storage is not None:
-        storage = _check_storage(storage, model, B_inv, R_inv)
-    return _problem(model, y, backend, B_inv, R_inv, storage)
+        storage = _check_storage(storage, _window(model))
+    problem = _problem(model, y.copy(), backend, storage)
+    return problem
 
 
-def _check_storage(storage, model, B_inv, R_inv):
+def _check_storage(storage, w):
     if not (isinstance(storage, tuple) and len(storage) == 2):
         raise TypeError(f"storage must be a pair (obs_storage, background_storage); got {storage!r}.")
     obs = check_choice(storage[0], "storage[0] (obs_storage)", ("dense", "selection"))
     background = check_choice(storage[1], "storage[1] (background_storage)", ("dense", "diagonal"))
-    can_obs, can_background = _storage(model.C, B_inv, R_inv)
-    if obs == "selection" and can_obs != "selection":
+    if obs == "selection" and not w.can_select:
         raise ValueError("storage 'selection' needs every row of C to have exactly one nonzero entry and a diagonal "
                          "Sigma_y_x; this C or Sigma_y_x has other entries (use 'dense').")
-    if background == "diagonal" and can_background != "diagonal":
+    if background == "diagonal" and not w.can_diagonal:
         raise ValueError("storage 'diagonal' for the background needs a diagonal Sigma1; this Sigma1 has "
                          "off-diagonal entries (use 'dense').")
     return obs, background
 
 
-def _problem(model, y, backend, B_inv, R_inv, storage=None):
-    obs_storage, background_storage = _storage(model.C, B_inv, R_inv) if storage is None else storage
-    selection, b_inv = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)), np.zeros(0)
-    if obs_storage == "selection":
-        index = np.argmax(model.C != 0, axis=1).astype(np.int64)
-        # copies: np.diag gives a read-only view, for which numba would compile the kernels again
-        selection = (index, model.C[np.arange(model.C.shape[0]), index], np.diag(R_inv).copy())
-    if background_storage == "diagonal":
-        b_inv = np.diag(B_inv).copy()
-    T, n = y.shape[0], model.dynamics.n
-    work = (np.zeros((T, n)), np.zeros((max(T - 1, 1), model.dynamics.n_steps, 4, n)))
-    return StrongProblem(model, y, B_inv, R_inv, backend, obs_storage, background_storage, selection, b_inv,
-                         tuple(model.dynamics.flow), work)
+_NO_SELECTION = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+_NO_DIAGONAL = np.zeros(0)
+for _a in (*_NO_SELECTION, _NO_DIAGONAL):
+    _a.setflags(write=False)
+
+
+def _work(model, T):
+    """The trajectory (T, n) and RK4-stage (max(T - 1, 1), n_steps, 4, n) arrays of a window of length ``T``."""
+    n = model.dynamics.n
+    return np.empty((T, n)), np.empty((max(T - 1, 1), model.dynamics.n_steps, 4, n))
+
+
+def _problem(model, y, backend, storage=None, shared_work=False):
+    """The window of a validated model and checked observations, with no further check (internal).
+
+    ``shared_work``: the work arrays are those kept with the model for windows of this length (for a
+    caller that returns nothing of them: the compiled cost holds the interpreter lock while it writes)."""
+    w = _window(model)
+    if storage is None:
+        storage = ("selection" if w.can_select else "dense"), ("diagonal" if w.can_diagonal else "dense")
+    obs_storage, background_storage = storage
+    selection = w.selection if obs_storage == "selection" else _NO_SELECTION
+    b_inv = w.b_inv if background_storage == "diagonal" else _NO_DIAGONAL
+    T = y.shape[0]
+    work = (model.derive(f"fourdvar.work.{T}", ("dynamics",), lambda mdl: _work(mdl, T)) if shared_work
+            else _work(model, T))
+    return _StrongProblemFields.__new__(StrongProblem, model, y, w.B_inv, w.R_inv, backend, obs_storage,
+                                        background_storage, selection, b_inv, w.flow, work)
 
 
 def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[float, np.ndarray]:
@@ -287,6 +425,12 @@ def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[floa
     -------
     J : float
     grad : ndarray, shape (n,)
+
+    A :class:`~pedagogy_lib.assimilation.model.DAModel` was validated when it was built and keeps
+    what the cost derives from it (the inverse covariances and storages, on its first use), so a call
+    checks only its data: ``x1`` and ``y`` of the right kind go straight to the compiled cost, and a
+    NaN or infinity in either, which makes the cost non-finite, is named after it. One call runs the
+    model forward once, storing its stages, and back once (the adjoint sweep).
     """
     if isinstance(model, StrongProblem):
         if y is not None:
@@ -295,7 +439,14 @@ def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[floa
     else:
         if y is None:
             raise ValueError("y (T, m), the window's observations, is required with a DAModel.")
-        problem = strong_problem(model, y, backend=backend)
+        model, (n, m) = check_model(model)
+        backend = check_backend(backend)
+        # the compiled path takes y of the right kind as it is: a NaN or inf in it makes J non-finite,
+        # and the full check below names it then (as for x1)
+        if not (backend == "numba" and type(y) is np.ndarray and y.ndim == 2 and y.shape[1] == m and y.shape[0]
+                and y.dtype == np.float64 and y.flags.c_contiguous and y.flags.writeable):
+            y = check_observations(y, m)
+        problem = _problem(model, y, backend, shared_work=True)
     n = problem.model.dynamics.n
     # the compiled path takes a clean x1 as it is (NumPy would warn about a NaN before the check named it)
     clean = (problem.backend == "numba" and type(x1) is np.ndarray and x1.dtype == np.float64 and x1.shape == (n,)
@@ -303,10 +454,12 @@ def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[floa
     if not clean:
         x1 = as_array(x1, "x1", shape=(n,), dims="(n,)")
     J, g, _ = _strong_eval(problem, x1)
-    if clean and not math.isfinite(J):
+    if not math.isfinite(J):
         # a NaN or inf in x1 makes the background term, and so J, non-finite (Sigma1 is positive
-        # definite): the full check names x1 then; a finite x1 whose trajectory overflowed passes it
+        # definite): the full check names x1 then, or y if the window's copy was edited in place; a
+        # finite x1 whose trajectory overflowed passes both
         as_array(x1, "x1", shape=(n,), dims="(n,)")
+        check_observations(problem.y, problem.model.c.shape[0])
     return float(J), g
 
 
@@ -479,7 +632,7 @@ def strong_4dvar(model: DAModel, y, *, method: str = "lbfgs", x_init=None, truth
     method = check_choice(method, "method", ("lbfgs", "exact"))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     n = model.dynamics.n
-    problem = _problem(model, y, backend, B_inv, R_inv)
+    problem = _problem(model, y, backend)
 
     if method == "exact":
         if model.dynamics.kind != "linear":

@@ -879,7 +879,13 @@ def warmup_kernels() -> None:
     it passes: one cycle forward, adjoint and tangent-linear and a trajectory and an ensemble forecast
     (Lorenz-63: the kind is an argument, not a type); each EnKF driver on a Lorenz-96 ensemble, with
     model noise; both strong-constraint misfits (dense and selection, the flow as a plain tuple), both
-    background terms, and the weak-constraint cost (the flow as a :class:`Flow`)."""
+    background terms, and the weak-constraint cost (the flow as a :class:`Flow`). A model's arrays and what
+    is derived from them are read-only (:class:`~pedagogy_lib.assimilation.model.DAModel`), the data writeable."""
+    def ro(a):                             # a model's arrays are read-only, which numba types apart
+        a = np.array(a, dtype=np.float64)
+        a.setflags(write=False)
+        return a
+
     theta, dt, n = np.array([10.0, 28.0, 8.0 / 3.0]), 0.01, 3          # Lorenz-63, one RK4 step per cycle
     x, eye = np.ones(n), np.eye(n)
     stages = np.empty((1, 4, n))
@@ -892,7 +898,7 @@ def warmup_kernels() -> None:
     n, N, T = 8, 3, 2
     flow = Flow(1, np.array([8.0]), 0.05, 1)
     E0, y, eye = 8.0 + np.eye(N, n), np.zeros((T, n)), np.eye(n)
-    obs = ObsModel(eye, np.zeros(n), eye, eye.copy(), eye.copy(), np.ones(n), eye.copy(), True)
+    obs = ObsModel(ro(eye), ro(np.zeros(n)), ro(eye), eye.copy(), eye.copy(), np.ones(n), eye.copy(), True)
     noise = Noise(np.zeros((T, N, n)), True, np.zeros((T, N, n)))
 
     def out():
@@ -906,10 +912,13 @@ def warmup_kernels() -> None:
     flow = Flow(0, theta, dt, 1)
     x1, y, eye = np.ones(n), np.ones((T, n)), np.eye(n)
     traj, stages4, grad = np.zeros((T, n)), np.zeros((T - 1, 1, 4, n)), np.empty(n)
-    strong_misfit_grad(tuple(flow), x1, y, eye, np.zeros(n), eye, traj, stages4, grad)
-    strong_misfit_grad_selection(tuple(flow), x1, y, np.arange(n), np.ones(n), np.zeros(n), np.ones(n), traj,
-                                 stages4, grad)
-    background_dense(eye, x1, np.zeros(n), grad)
-    background_diagonal(np.ones(n), x1, np.zeros(n), grad)
-    weak_cost_grad(flow, np.ones((T, n)), np.zeros(n), eye, eye, y, eye, np.zeros(n), eye, np.empty((1, 4, n)),
+    index = np.arange(n)
+    index.setflags(write=False)
+    zero = ro(np.zeros(n))
+    strong_misfit_grad(tuple(flow), x1, y, ro(eye), zero, ro(eye), traj, stages4, grad)
+    strong_misfit_grad_selection(tuple(flow), x1, y, index, ro(np.ones(n)), zero, ro(np.ones(n)), traj, stages4,
+                                 grad)
+    background_dense(ro(eye), x1, zero, grad)
+    background_diagonal(ro(np.ones(n)), x1, zero, grad)
+    weak_cost_grad(flow, np.ones((T, n)), zero, ro(eye), ro(eye), y, ro(eye), zero, ro(eye), np.empty((1, 4, n)),
                    np.empty((T, n)))

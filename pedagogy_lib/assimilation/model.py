@@ -18,6 +18,7 @@ Row ``t`` of every array is the book's time ``t + 1``; the first observation is 
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -30,8 +31,27 @@ __all__ = ["DAModel", "AssimilationResult", "from_lgssm", "check_model", "check_
            "check_truth", "simulate", "rmse", "gaspari_cohn", "periodic_taper", "psd_sqrt", "make_result"]
 
 
-class DAModel(NamedTuple):
+class _DAModelFields(NamedTuple):
+    dynamics: Dynamics
+    mu1: np.ndarray
+    Sigma1: np.ndarray
+    Sigma_x: np.ndarray
+    C: np.ndarray
+    c: np.ndarray
+    Sigma_y_x: np.ndarray
+
+
+class DAModel(_DAModelFields):
     r"""A state-space model with a flow map: the dynamics and the Gaussian pieces of Eq. 2.49.
+
+    Validated when built, however it is built (``DAModel(...)``, :func:`from_lgssm`, ``_make`` or
+    ``_replace``): every field is checked as :func:`check_model` describes, and the model holds
+    read-only copies of the arrays, so that what was checked stays true. A public function given a
+    ``DAModel`` checks only its own data (the observations, a state). (The dynamics are a small named
+    tuple of constants, kept as given: the kernels take them alike from a model or on their own.)
+    ``_replace`` checks the fields
+    it is given against the others and keeps what was derived from the fields it leaves alone
+    (:meth:`derive`), so a new background mean costs no covariance check.
 
     Attributes
     ----------
@@ -49,16 +69,45 @@ class DAModel(NamedTuple):
         Observation offset.
     Sigma_y_x : ndarray, shape (m, m)
         Observation-noise covariance :math:`\boldsymbol\Sigma_{\hat y|\hat x}`; symmetric positive definite.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If a field is not of its kind, shape or kind of matrix (see :func:`check_model`).
     """
 
-    dynamics: Dynamics
-    mu1: np.ndarray
-    Sigma1: np.ndarray
-    Sigma_x: np.ndarray
-    C: np.ndarray
-    c: np.ndarray
-    Sigma_y_x: np.ndarray
+    def __new__(cls, dynamics, mu1, Sigma1, Sigma_x, C, c, Sigma_y_x):
+        fields = _checked_fields(dict(zip(_DAModelFields._fields, (dynamics, mu1, Sigma1, Sigma_x, C, c,
+                                                                  Sigma_y_x))), frozenset())
+        return super().__new__(cls, *fields)
 
+    @classmethod
+    def _make(cls, iterable):
+        return cls(*iterable)
+
+    def _replace(self, /, **changes):
+        unknown = set(changes) - set(self._fields)
+        if unknown:
+            raise ValueError(f"DAModel has no field(s) {sorted(unknown)}; its fields are {self._fields}.")
+        values = {**self._asdict(), **changes}
+        trusted = frozenset(f for f in self._fields if values[f] is getattr(self, f))
+        new = _DAModelFields.__new__(type(self), *_checked_fields(values, trusted))
+        cache = self.__dict__.get("_derived", {})
+        new.__dict__["_derived"] = {key: item for key, item in cache.items() if trusted.issuperset(item[0])}
+        return new
+
+    def derive(self, key: str, depends: tuple, make):
+        """``make(self)``, computed on the first call for ``key`` and kept with the model.
+
+        For quantities computed from the fields named in ``depends`` (an inverse covariance, a
+        storage decision): the fields cannot change, so neither can they; a model made by
+        ``_replace`` keeps those whose fields it did not replace. A ``make`` that raises keeps nothing.
+        """
+        cache = self.__dict__.setdefault("_derived", {})
+        item = cache.get(key)
+        if item is None:
+            item = cache[key] = (frozenset(depends), make(self))
+        return item[1]
 
 class AssimilationResult(NamedTuple):
     r"""What every filter and every 4DVar returns.
@@ -114,28 +163,74 @@ def from_lgssm(params: LGSSMParams) -> DAModel:
 
 
 def check_model(model, name: str = "model") -> tuple[DAModel, tuple[int, int]]:
-    """Validate a :class:`DAModel`; return clean arrays and ``(n, m)``."""
+    """Return ``model`` and ``(n, m)``: a :class:`DAModel` was validated when it was built.
+
+    What building one checks: ``dynamics`` is a :class:`~pedagogy_lib.assimilation.lorenz.Dynamics`
+    (:func:`~pedagogy_lib.assimilation.lorenz.check_dynamics`); ``mu1`` is ``(n,)``; ``Sigma1`` is
+    ``(n, n)`` symmetric positive definite; ``Sigma_x`` is ``(n, n)`` positive semi-definite; ``c`` is
+    ``(m,)`` with ``m >= 1``, ``C`` is ``(m, n)``; ``Sigma_y_x`` is ``(m, m)`` symmetric positive
+    definite; every entry finite.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a :class:`DAModel`.
+    """
     if not isinstance(model, DAModel):
         raise TypeError(f"{name} must be a DAModel (or use from_lgssm); got {type(model).__name__}.")
-    dyn = check_dynamics(model.dynamics, f"{name}.dynamics")
+    return model, (model.dynamics.n, model.c.shape[0])
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    """A read-only copy of ``arr`` that the model owns (an edit in place raises instead of going unchecked)."""
+    out = np.array(arr, dtype=np.float64, order="C", copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def _checked_fields(values: dict, trusted: frozenset) -> tuple:
+    """The fields of a :class:`DAModel` from ``values``, checked and frozen; those in ``trusted`` come from a
+    model already built (frozen and checked), so only their shapes are checked against the others."""
+    dyn = values["dynamics"]
+    if "dynamics" not in trusted:
+        dyn = check_dynamics(dyn, "model.dynamics")
     n = dyn.n
-    mu1 = as_array(model.mu1, "mu1", shape=(n,), dims="(n,)")
-    Sigma1 = as_array(model.Sigma1, "Sigma1", shape=(n, n), dims="(n, n)")
-    check_spd(Sigma1, "Sigma1")
-    Sigma_x = as_array(model.Sigma_x, "Sigma_x", shape=(n, n), dims="(n, n)")
-    check_psd(Sigma_x, "Sigma_x")
-    c = as_array(model.c, "c", ndim=1, dims="(m,)")
+
+    def field(key, shape, dims, check=None):
+        x = values[key]
+        if key in trusted and x.shape == shape:
+            return x
+        if key in trusted:                 # a kept field whose partner changed size
+            raise ValueError(f"{key} must have shape {dims} = {shape} to match the other fields; got {x.shape}.")
+        x = as_array(x, key, shape=shape, dims=dims)
+        if check is not None:
+            check(x, key)
+        return _frozen(x)
+
+    mu1 = field("mu1", (n,), "(n,)")
+    Sigma1 = field("Sigma1", (n, n), "(n, n)", check_spd)
+    Sigma_x = field("Sigma_x", (n, n), "(n, n)", check_psd)
+    c = values["c"]
+    if "c" not in trusted:
+        c = _frozen(as_array(c, "c", ndim=1, dims="(m,)"))
     m = c.shape[0]
     if m == 0:
         raise ValueError("c must have at least one entry (m >= 1); got shape (0,).")
-    C = as_array(model.C, "C", shape=(m, n), dims="(m, n)")
-    Sigma_y_x = as_array(model.Sigma_y_x, "Sigma_y_x", shape=(m, m), dims="(m, m)")
-    check_spd(Sigma_y_x, "Sigma_y_x")
-    return DAModel(dyn, mu1, Sigma1, Sigma_x, C, c, Sigma_y_x), (n, m)
+    C = field("C", (m, n), "(m, n)")
+    Sigma_y_x = field("Sigma_y_x", (m, m), "(m, m)", check_spd)
+    return dyn, mu1, Sigma1, Sigma_x, C, c, Sigma_y_x
 
 
 def check_observations(y, m: int) -> np.ndarray:
-    """Observations ``y`` (T, m), finite, at least one row."""
+    """Observations ``y`` (T, m), finite, at least one row.
+
+    A writeable C-contiguous float64 array of that shape whose sum is finite (then so is every entry:
+    a NaN or an infinity would make the sum one) is returned at once: an optimizer's loop passes the
+    same ``y`` at every call. Anything else is converted and checked entry by entry.
+    """
+    if (type(y) is np.ndarray and y.ndim == 2 and y.shape[1] == m and y.shape[0] and y.dtype == np.float64
+            and y.flags.c_contiguous and y.flags.writeable and math.isfinite(np.add.reduce(y, axis=None))):
+        return y
     y = as_array(y, "y", ndim=2, dims="(T, m)")
     if y.shape[1] != m or y.shape[0] == 0:
         raise ValueError(f"y must have shape (T, m) with T >= 1 and m = {m}; got {y.shape}.")
