@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .jit import HAVE_NUMBA, prefer_compiled
+from .jit import HAVE_NUMBA, choose, prefer_compiled
 from .kernels import EPS, SPD_ULPS, spd_screen
 
 __all__ = [
@@ -641,20 +641,25 @@ def check_choice(value, name: str, choices: Sequence[str]) -> str:
     return value
 
 
-def check_backend(backend, kernel=None, twin_seconds: float = 0.0) -> str:
+def check_backend(backend, kernel=None, twin_seconds: float | None = None, **sizes) -> str:
     """Raise unless ``backend`` names an implementation; return ``'numba'`` (kernel) or ``'numpy'`` (readable twin).
 
-    ``'auto'`` chooses by the work (:func:`pedagogy_lib.core.jit.prefer_compiled`) when the caller names the
-    ``kernel`` its compiled path calls and estimates the twin's ``twin_seconds`` from the sizes; without a
-    ``kernel`` it is ``'numba'``. Without numba (:data:`pedagogy_lib.core.jit.HAVE_NUMBA` false) every
-    choice resolves to ``'numpy'``: the twin computes the same result, only more slowly.
+    ``'auto'`` follows the registry's rule (:func:`pedagogy_lib.core.jit.choose`): the caller names the
+    ``kernel`` its compiled path calls first and the ``sizes`` its registered estimate takes, e.g.
+    ``check_backend(backend, kernels.forward, T=T, K=K)``. A family not yet in the registry may pass its own
+    ``twin_seconds`` instead (:func:`pedagogy_lib.core.jit.prefer_compiled`); without a ``kernel``,
+    ``'auto'`` is ``'numba'``. Without numba (:data:`pedagogy_lib.core.jit.HAVE_NUMBA` false) every choice
+    resolves to ``'numpy'``: the twin computes the same result, only more slowly. Call it once per call of a
+    public function and pass the answer down, so that the estimate is counted once.
     """
     backend = check_choice(backend, "backend", BACKENDS)
     if not HAVE_NUMBA:
         return "numpy"
-    if backend == "auto":
-        return "numba" if kernel is None or prefer_compiled(kernel, twin_seconds) else "numpy"
-    return backend
+    if backend == "auto" and kernel is not None:
+        if twin_seconds is None:
+            return choose(kernel, **sizes)
+        return "numba" if prefer_compiled(kernel, twin_seconds) else "numpy"
+    return "numba" if backend == "auto" else backend
 
 
 def check_callable(fn, name: str, signature: str):

@@ -9,14 +9,23 @@ speed differs. Set the environment variable ``PEDAGOGY_DISABLE_NUMBA=1`` to get 
 numba installed (the test suite does, to check the fallback).
 
 **A first run.** Compiling a kernel costs seconds (up to about 20 for the Kalman filter's); a page that
-calls it a few times on small inputs is done sooner by the twin. So the default ``backend="auto"`` of a
-function that estimates its work follows one rule, :func:`prefer_compiled`: the compiled kernel once it
+calls it a few times on small inputs is done sooner by the twin. So the default ``backend="auto"`` of every
+public function that has a kernel follows one rule, :func:`choose`: the compiled kernel once it
 is compiled (in this process, or marked as compiled in numba's cache on this machine), or once this
 call's work, added to what the twin already did for the same kernel in this process, comes to
 :data:`COMPILE_AFTER_TWIN_SECONDS`; the twin until then. The work is an estimate of the twin's seconds
 computed from the sizes alone: the choice depends on the sizes and on whether the kernel is compiled,
 never on a clock, and the twin agrees with the kernel to the tolerance the tests hold them to.
 ``backend="numba"`` and ``backend="numpy"`` choose outright.
+
+**The registry.** Each kernel that ``"auto"`` may choose declares once, in :mod:`pedagogy_lib.core.costs`
+(read only by this module), its NumPy twin, the sizes its cost depends on, and the estimate of the twin's
+seconds from those sizes. A public function resolves its backend with one call,
+``check_backend(backend, kernel, **sizes)`` (or :func:`choose` when the string is already checked), once
+per call of the public function, and hands the resolved ``"numba"`` or ``"numpy"`` to whatever it calls
+inside, so the estimate is counted once. Validation kernels (a screen compiled to check a model) are
+registered under the same rule. :func:`registry` lists the entries; ``benchmarks/bench_costs.py`` times
+every twin against its estimate.
 
 Whenever numba compiles one of the library's kernels (not when it loads one from its cache), the
 reader sees one line on standard error naming the kernel and saying that later runs load it from the
@@ -29,8 +38,8 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["COMPILE_AFTER_TWIN_SECONDS", "HAVE_NUMBA", "compile_for", "mark_compiled", "njit", "njit_ieee",
-           "njit_inline", "prefer_compiled"]
+__all__ = ["COMPILE_AFTER_TWIN_SECONDS", "HAVE_NUMBA", "choose", "compile_for", "mark_compiled", "njit",
+           "njit_ieee", "njit_inline", "prefer_compiled", "registry", "twin_estimate"]
 
 try:
     if os.environ.get("PEDAGOGY_DISABLE_NUMBA", "") not in ("", "0"):
@@ -160,8 +169,59 @@ def mark_compiled(kernel) -> None:
         pass
 
 
+def _registry_key(kernel) -> str:
+    """The registry's key of ``kernel``: its module and name under ``pedagogy_lib``, e.g. ``"hmm.kernels.forward"``."""
+    return _kernel_name(kernel).removeprefix("pedagogy_lib.")
+
+
+def registry():
+    """The registered kernels: a read-only mapping from a kernel's module and name under ``pedagogy_lib`` (e.g.
+    ``"hmm.kernels.forward"``) to a
+    :class:`pedagogy_lib.core.costs.Cost` (``twin``, ``sizes``, ``seconds``, ``callers``, ``validation``)."""
+    from types import MappingProxyType
+
+    from .costs import COSTS
+    return MappingProxyType(COSTS)
+
+
+def twin_estimate(kernel, **sizes) -> float:
+    """The registered estimate of the twin's seconds for ``kernel`` at ``sizes`` (the names its entry declares).
+
+    Raises
+    ------
+    LookupError
+        If ``kernel`` has no entry in the registry.
+    TypeError
+        If ``sizes`` are not exactly the names the entry declares.
+    """
+    from .costs import COSTS
+    key = kernel if isinstance(kernel, str) else _registry_key(kernel)
+    try:
+        cost = COSTS[key]
+    except KeyError:
+        raise LookupError(f"kernel {key} has no cost estimate in pedagogy_lib.core.costs; add its entry "
+                          "(twin, sizes, seconds, callers) there.") from None
+    if set(sizes) != set(cost.sizes):
+        raise TypeError(f"the estimate of {key} takes the sizes {', '.join(cost.sizes)}; got "
+                        f"{', '.join(sorted(sizes)) or 'none'}.")
+    return float(cost.seconds(**sizes))
+
+
+def choose(kernel, **sizes) -> str:
+    """The rule of ``backend="auto"`` for a registered ``kernel`` at ``sizes``: ``"numba"`` or ``"numpy"``.
+
+    Counts the twin's estimated work (:func:`twin_estimate`) once, so call it once per call of a public
+    function and pass the answer down. Without numba it is always ``"numpy"``.
+    """
+    seconds = twin_estimate(kernel, **sizes)          # checks the entry even where numba is absent
+    return "numba" if prefer_compiled(kernel, seconds) else "numpy"
+
+
 def prefer_compiled(kernel, twin_seconds: float) -> bool:
     """The rule of ``backend="auto"``: True to call the compiled ``kernel``, False for its twin.
+
+    :func:`choose` calls it with the registered estimate; a caller with an estimate of its own (a family
+    not yet in the registry) may call it directly.
 
     Parameters
     ----------

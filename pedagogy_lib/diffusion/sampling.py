@@ -277,7 +277,7 @@ def _langevin_gmm_numpy(y, mu, P, c, eps, Z):
 
 
 def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: float, rng: np.random.Generator,
-                 *, backend: str = "numba") -> np.ndarray:
+                 *, backend: str = "auto") -> np.ndarray:
     r"""Unadjusted Langevin dynamics (Eq. 8.44) on :math:`\sum_k\pi_k\mathcal N(\boldsymbol\mu_k, \boldsymbol\Sigma_k+\sigma^2\mathbf I)` for many chains.
 
     Parameters
@@ -291,7 +291,9 @@ def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: floa
         :math:`\epsilon` of Eq. 8.44.
     rng : numpy.random.Generator
         The ``(n_steps, C, d)`` standard normals are drawn here, in blocks.
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        The kernel or its NumPy twin; ``"auto"`` runs the twin while compiling would cost more than it saves
+        (:func:`pedagogy_lib.core.jit.choose`).
 
     Returns
     -------
@@ -302,7 +304,7 @@ def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: floa
     TypeError, ValueError
         If an argument is malformed, or the chains overflow (``step_size`` too large for the mixture).
     """
-    backend = check_backend(backend)
+    check_backend(backend)
     gmm = _check_gmm(gmm)
     s = positive_scalar(sigma, "sigma", strict=False)
     d = gmm.mu.shape[1]
@@ -312,6 +314,7 @@ def langevin_gmm(gmm: GMMParams, sigma: float, y0, n_steps: int, step_size: floa
     rng = check_rng(rng)
     mu, P, c = _mixture_arrays(GMMParams(gmm.pi, gmm.mu, gmm.Sigma + s ** 2 * np.eye(d)))
     C = y.shape[0]
+    backend = check_backend(backend, kernels.langevin_gmm_steps, C=C, K=mu.shape[0], d=d, n_steps=n_steps)
     block = max(1, min(n_steps, (1 << 18) // max(1, C * d)))
     run = kernels.langevin_gmm_steps if backend == "numba" else _langevin_gmm_numpy
     for t0 in range(0, n_steps, block):
@@ -348,7 +351,7 @@ def score_from_model(model: Denoiser, params, schedule: Schedule, level_list) ->
 
 
 def annealed_langevin(score, sigmas, y0, n_steps: int, eps: float, rng: np.random.Generator, *,
-                      backend: str = "numba", keep_path: bool = False) -> LangevinResult:
+                      backend: str = "auto", keep_path: bool = False) -> LangevinResult:
     r"""Annealed Langevin dynamics over decreasing noise levels ``sigmas`` (module docstring).
 
     Parameters
@@ -364,6 +367,9 @@ def annealed_langevin(score, sigmas, y0, n_steps: int, eps: float, rng: np.rando
         Langevin steps per level.
     eps : float
         Relative step: level :math:`i` uses :math:`\epsilon\sigma_i^2`.
+    backend : {"auto", "numba", "numpy"}
+        For a mixture ``score``, the kernel of :func:`langevin_gmm` or its twin, chosen once for every level's
+        steps (:func:`pedagogy_lib.core.jit.choose`).
 
     Raises
     ------
@@ -382,7 +388,7 @@ def annealed_langevin(score, sigmas, y0, n_steps: int, eps: float, rng: np.rando
         raise ValueError(f"the Langevin steps eps * sigmas**2 must be positive float64 numbers; with eps = {eps:g} "
                          f"and sigmas from {sigmas.min():.3g} to {sigmas.max():.3g} they underflow or overflow.")
     rng = check_rng(rng)
-    backend = check_backend(backend)
+    check_backend(backend)
     y = as_array(y0, "y0", ndim=2, dims="(C, d)").copy()
     path = np.empty((len(sigmas) + 1,) + y.shape) if keep_path else None
     if keep_path:
@@ -391,6 +397,8 @@ def annealed_langevin(score, sigmas, y0, n_steps: int, eps: float, rng: np.rando
         gmm = _check_gmm(score, "score")
         if gmm.mu.shape[1] != y.shape[1]:
             raise ValueError(f"y0 must have d = {gmm.mu.shape[1]} columns like the mixture; got {y.shape[1]}.")
+        backend = check_backend(backend, kernels.langevin_gmm_steps, C=y.shape[0], K=gmm.mu.shape[0], d=y.shape[1],
+                                n_steps=n_steps * len(sigmas))        # once for every level's steps
         for i, s in enumerate(sigmas):
             try:
                 y = langevin_gmm(gmm, s, y, n_steps, steps[i], rng, backend=backend)

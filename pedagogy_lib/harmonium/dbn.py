@@ -193,7 +193,7 @@ def greedy_fit(Y, layer_sizes, rng, n_epochs: int, *, k: int = 1, lr: float = 0.
     return rbms
 
 
-def dbn_sample(rbms, n_samples: int, n_gibbs: int, rng, *, start=None, backend: str = "numba") -> DBNSample:
+def dbn_sample(rbms, n_samples: int, n_gibbs: int, rng, *, start=None, backend: str = "auto") -> DBNSample:
     r"""Sample a DBN: ``n_gibbs`` block-Gibbs steps in the top harmonium, then one directed pass down.
 
     ``start`` (n_samples, M_top) sets the top chains' initial visible states (for example an up

@@ -179,7 +179,7 @@ def _enumeration_inputs(p: EFHParams, layer: str):
     return np.ascontiguousarray(We), b_e, b_o, family_code(fam_o), chunk, scaled
 
 
-def log_marginal_table(params: EFHParams, layer: str = "hidden", *, backend: str = "numba") -> np.ndarray:
+def log_marginal_table(params: EFHParams, layer: str = "hidden", *, backend: str = "auto") -> np.ndarray:
     r"""Unnormalized log marginal of every state of one Bernoulli layer, in index order (see :func:`states`).
 
     For the hidden layer, entry ``i`` is :math:`\mathbf b_{\hat x}^T\mathbf x_i + B(\boldsymbol\zeta(\mathbf x_i))`,
@@ -191,8 +191,9 @@ def log_marginal_table(params: EFHParams, layer: str = "hidden", *, backend: str
     params : EFHParams
     layer : {"hidden", "visible"}
         The layer to enumerate; it must be Bernoulli with at most :data:`MAX_ENUM` units.
-    backend : {"numba", "numpy"}
-        The Gray-code kernel or its vectorized NumPy twin.
+    backend : {"auto", "numba", "numpy"}
+        The Gray-code kernel or its vectorized NumPy twin; ``"auto"`` runs the twin while compiling would cost
+        more than it saves (:func:`pedagogy_lib.core.jit.choose`).
 
     Raises
     ------
@@ -203,20 +204,21 @@ def log_marginal_table(params: EFHParams, layer: str = "hidden", *, backend: str
     p = check_params(params)
     layer = check_choice(layer, "layer", ("hidden", "visible"))
     layer = _enumeration_layer(p, layer)
-    backend = check_backend(backend)
+    check_backend(backend)
     We, b_e, b_o, code, chunk, _ = _enumeration_inputs(p, layer)
-    if backend == "numpy":
+    if check_backend(backend, kernels.gray_log_marginals, E=We.shape[0], O=We.shape[1]) == "numpy":
         return _gray_log_marginals_numpy(We, b_e, b_o, code)
     out = np.empty(2 ** We.shape[0])
     kernels.gray_log_marginals(We, b_e, b_o, code, chunk, out)
     return out
 
 
-def log_partition(params: EFHParams, *, layer: str = "auto", backend: str = "numba") -> float:
+def log_partition(params: EFHParams, *, layer: str = "auto", backend: str = "auto") -> float:
     r""":math:`\log Z` of Eq. 10.14, exactly, by enumerating the smaller Bernoulli layer (or ``layer``).
 
     The sum over the other layer is done in closed form by its log-partition function, so only
-    ``2**n`` terms remain for the ``n`` enumerated units.
+    ``2**n`` terms remain for the ``n`` enumerated units. ``backend`` (``"auto"``, ``"numba"`` or ``"numpy"``)
+    chooses the Gray-code kernel or its twin as in :func:`log_marginal_table`.
 
     Raises
     ------
@@ -228,20 +230,20 @@ def log_partition(params: EFHParams, *, layer: str = "auto", backend: str = "num
     p = check_params(params)
     layer = check_choice(layer, "layer", ("auto", "hidden", "visible"))
     layer = _enumeration_layer(p, layer)
-    backend = check_backend(backend)
+    check_backend(backend)
     We, b_e, b_o, code, chunk, scaled = _enumeration_inputs(p, layer)
-    if backend == "numpy":
+    if check_backend(backend, kernels.gray_log_partition, E=We.shape[0], O=We.shape[1]) == "numpy":
         return _gray_log_partition_numpy(We, b_e, b_o, code)
     return float(kernels.gray_log_partition(We, b_e, b_o, code, chunk, scaled))
 
 
-def visible_log_probs(params: EFHParams, *, backend: str = "numba") -> np.ndarray:
+def visible_log_probs(params: EFHParams, *, backend: str = "auto") -> np.ndarray:
     r""":math:`\log\hat p(\mathbf y)` for all ``2**M`` visible states (Bernoulli visible layer)."""
     table = log_marginal_table(params, "visible", backend=backend)
     return table - logsumexp(table)
 
 
-def hidden_log_probs(params: EFHParams, *, backend: str = "numba") -> np.ndarray:
+def hidden_log_probs(params: EFHParams, *, backend: str = "auto") -> np.ndarray:
     r""":math:`\log\hat p(\mathbf x)` for all ``2**K`` hidden states (Bernoulli hidden layer)."""
     table = log_marginal_table(params, "hidden", backend=backend)
     return table - logsumexp(table)

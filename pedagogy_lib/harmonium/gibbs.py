@@ -113,7 +113,7 @@ def draw_noise(family: str, shape, rng) -> np.ndarray:
 
 
 def gibbs_sample(params: EFHParams, y0, n_steps: int, rng, *, record: bool = False,
-                 backend: str = "numba") -> GibbsResult:
+                 backend: str = "auto") -> GibbsResult:
     r"""Run block Gibbs chains, one per row of ``y0``, for ``n_steps`` full steps.
 
     Parameters
@@ -127,14 +127,16 @@ def gibbs_sample(params: EFHParams, y0, n_steps: int, rng, *, record: bool = Fal
         Source of the pre-drawn noise.
     record : bool
         Keep the visible state after every step (``trace``).
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        The kernel or its NumPy twin; ``"auto"`` runs the twin while compiling would cost more than it saves
+        (:func:`pedagogy_lib.core.jit.choose`).
     """
     p = check_params(params)
     y0 = check_layer(y0, p.visible, "y0", p.M)
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     rng = check_rng(rng)
-    backend = check_backend(backend)
     C = y0.shape[0]
+    backend = check_backend(backend, kernels.gibbs_steps, C=C, K=p.K, M=p.M, n_steps=n_steps)
     noise_x = draw_noise(p.hidden, (n_steps, C, p.K), rng)
     noise_y = draw_noise(p.visible, (n_steps, C, p.M), rng)
     if backend == "numpy":
@@ -173,12 +175,6 @@ def _cd_epoch_numpy(W, b_x, b_y, Y, order, batch_size, k, lr, persistent, chains
         W += scale * (P0.T @ Y0 - prob.T @ y)
         b_x += scale * (P0.sum(axis=0) - prob.sum(axis=0))
         b_y += scale * (Y0.sum(axis=0) - y.sum(axis=0))
-
-
-def _cd_twin_seconds(N: int, K: int, M: int, batch_size: int, k: int) -> float:
-    """What :func:`_cd_epoch_numpy` costs, estimated from the sizes (per mini-batch about 15 us plus 25 us per
-    Gibbs step, then the products): the work ``backend="auto"`` weighs against compiling."""
-    return -(-N // batch_size) * (1.5e-5 + 2.5e-5 * k) + N * k * (3.5e-10 * K * M + 1e-8 * (K + M))
 
 
 def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_size: int = 10,
@@ -220,7 +216,7 @@ def cd_epoch(params: EFHParams, Y, rng, *, k: int = 1, lr: float = 0.1, batch_si
     lr = positive_scalar(lr, "lr")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     N = Y.shape[0]
-    backend = check_backend(backend, kernels.cd_epoch, _cd_twin_seconds(N, p.K, p.M, batch_size, k))
+    backend = check_backend(backend, kernels.cd_epoch, N=N, K=p.K, M=p.M, batch_size=batch_size, k=k)
     order = rng.permutation(N) if shuffle else np.arange(N)
     if persistent:
         if chains is None:                   # start each chain at a hidden draw given one data row

@@ -66,8 +66,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import inference as hmm
-from ..core.checks import positive_scalar, as_array, as_scalar, check_choice, check_moments, check_emission_table, check_int, check_positive, check_prob_vector, check_rng, check_spd
+from . import kernels
+from ..core.checks import positive_scalar, as_array, as_scalar, check_backend, check_choice, check_moments, check_emission_table, check_int, check_positive, check_prob_vector, check_rng, check_spd
 from ..em.engine import CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
+from ..core.jit import choose
 from ..core.linalg import TAU, chol_logdet_trace, symmetrize
 
 __all__ = [
@@ -341,16 +343,25 @@ def _smooth(pi, A, log_lik, backend):
     return gamma, xi_sum, float(np.sum(log_c))
 
 
-def _stats(params, chol, seqs, backend="numba"):
+def _check_backend_auto(backend) -> str:
+    """``backend`` checked, with ``"auto"`` kept for :func:`_stats` to resolve per E step (``"numpy"`` without numba)."""
+    resolved = check_backend(backend)
+    return "auto" if backend == "auto" and resolved == "numba" else resolved
+
+
+def _stats(params, chol, seqs, backend="auto"):
     """E step on validated inputs: smoother per sequence, statistics summed over sequences and time.
 
     The emission log-likelihoods are evaluated once for all sequences stacked, and the emission
-    statistics are accumulated from the stacked smoother marginals.
+    statistics are accumulated from the stacked smoother marginals. ``"auto"`` is resolved once per E step,
+    for all the sequences' steps together (:func:`pedagogy_lib.core.jit.choose`).
     """
     K = params.pi.shape[0]
     gaussian = isinstance(params, GaussianHMMParams)
     Y = seqs[0] if len(seqs) == 1 else np.concatenate(seqs, axis=0)
     LL = _log_lik_matrix(params, chol, Y)                   # (sum T_n, K): log p(y_t | x_t = k)
+    if backend == "auto":
+        backend = choose(kernels.backward, T=LL.shape[0], K=K)
     G = np.empty_like(LL)                                   # stacked gamma_t(k)
     gamma_1 = np.zeros(K)
     xi_sum = np.zeros((K, K))
@@ -673,7 +684,7 @@ def hmm_expected_log_joint(params, stats: HMMStats) -> float:
 # public: the EM model and the fit
 # ---------------------------------------------------------------------------------------------
 
-def hmm_em_model(reg_covar: float = 0.0, backend: str = "numba") -> EMModel:
+def hmm_em_model(reg_covar: float = 0.0, backend: str = "auto") -> EMModel:
     r"""Baum-Welch as an :class:`~pedagogy_lib.em.EMModel` (data: a list of validated sequences).
 
     The E step returns :class:`HMMStats`; the log likelihood of an iterate is the log evidence
@@ -681,7 +692,7 @@ def hmm_em_model(reg_covar: float = 0.0, backend: str = "numba") -> EMModel:
     is :math:`Q(\boldsymbol\theta^{\text{new}}) + \mathrm H[q]` (see the module docstring).
     """
     reg_covar = _check_reg(reg_covar)
-    backend = check_choice(backend, "backend", ("numba", "numpy"))
+    backend = _check_backend_auto(backend)             # "auto" chooses at each E step
     cache: dict = {"params": None, "stats": None, "chol": None}
 
     def chol_of(params):
@@ -742,7 +753,7 @@ def _fit_once(rng, seqs, K, emission, V, init_params, reg_covar, max_iter, tol, 
 
 def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator | None = None, init=None,
             max_iter: int = 100, tol: float = 1e-8, n_restarts: int = 1, reg_covar: float = 1e-6,
-            V: int | None = None, backend: str = "numba", return_path: bool = False) -> EMResult:
+            V: int | None = None, backend: str = "auto", return_path: bool = False) -> EMResult:
     r"""Fit an HMM by EM, i.e. Baum-Welch (Sections 6.3.1 and 7.2).
 
     Each iteration is the E step of :func:`hmm_suff_stats` (the :math:`\alpha`-:math:`\gamma`
@@ -778,8 +789,8 @@ def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator |
         Floor on every covariance eigenvalue (Gaussian), acting only when it binds (with a warning).
     V : int, optional
         Number of symbols (categorical); default ``init.B.shape[0]`` or ``max(y) + 1``.
-    backend : {"numba", "numpy"}
-        Smoother implementation.
+    backend : {"auto", "numba", "numpy"}
+        Smoother implementation; ``"auto"`` chooses at each E step (:func:`pedagogy_lib.core.jit.choose`).
     return_path : bool
         Keep every iterate in ``EMResult.path`` (for animations).
 
@@ -803,7 +814,7 @@ def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator |
     True
     """
     emission = _check_emission(emission)
-    backend = check_choice(backend, "backend", ("numba", "numpy"))
+    backend = _check_backend_auto(backend)
     K = check_int(K, "K", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = positive_scalar(tol, "tol", strict=False)

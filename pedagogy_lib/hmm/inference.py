@@ -332,13 +332,6 @@ _FORWARD_LOG = {"numpy": _forward_log_numpy, "numba": kernels.forward_log}
 _BACKWARD_LOG = {"numpy": _backward_log_numpy, "numba": kernels.backward_log}
 
 
-def twin_seconds(T: int, K: int) -> float:
-    """What the NumPy twin of the forward pass costs for ``T`` steps of ``K`` states, estimated from the sizes
-    (about 8 us a step plus the products): the work ``backend="auto"`` weighs against compiling
-    (:func:`pedagogy_lib.core.jit.prefer_compiled`). The backward pass costs about as much again."""
-    return T * (8e-6 + 2e-10 * K * K)
-
-
 def run_forward(backend, pi, A, log_lik, n_arrays=2):
     """Allocate the outputs with NumPy and run the forward kernel; raise if a value is invalid or the evidence is zero.
 
@@ -420,7 +413,8 @@ def hmm_filter(pi, A, log_lik, *, backend: str = "auto") -> HMMFilter:
         For invalid parameters, or if the observations have probability zero under the model.
     """
     pi, A, log_lik = _check_hmm(pi, A, log_lik)
-    backend = check_backend(backend, kernels.forward, twin_seconds(*log_lik.shape))
+    T, K = log_lik.shape
+    backend = check_backend(backend, kernels.forward, T=T, K=K)
     filtered, predicted, log_c, _, _ = run_forward(backend, pi, A, log_lik)
     return HMMFilter(filtered, predicted, log_c, float(np.sum(log_c)))
 
@@ -469,10 +463,10 @@ def hmm_smoother(pi, A, log_lik, *, return_pairwise: str = "sum", backend: str =
     """
     return_pairwise = check_choice(return_pairwise, "return_pairwise", PAIRWISE_CHOICES)
     pi, A, log_lik = _check_hmm(pi, A, log_lik)
-    backend = check_backend(backend, kernels.backward, 2 * twin_seconds(*log_lik.shape))
+    T, K = log_lik.shape
+    backend = check_backend(backend, kernels.backward, T=T, K=K)
     filtered, predicted, log_c, spare, logs = run_forward(backend, pi, A, log_lik, n_arrays=3)
     gamma = spare[0]
-    T, K = log_lik.shape
     xi = np.empty((T - 1 if return_pairwise == "full" else 0, K, K))
     xi_sum = run_backward(backend, A, filtered, predicted, gamma, xi, logs)
     return HMMPosterior(filtered, predicted, gamma,

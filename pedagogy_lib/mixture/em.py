@@ -76,6 +76,7 @@ from scipy.linalg import solve_triangular
 from ..core.checks import (DivergenceError, positive_scalar, as_array, as_scalar, check_backend, check_choice, check_int,
                            check_labels, check_moments, check_positive, check_prob_rows, check_rng)
 from ..em.engine import ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
+from ..core.jit import choose
 from ..core.linalg import TAU, chol_logdet_trace, symmetrize
 from ..core.logmath import logsumexp, softmax
 from . import kernels
@@ -192,10 +193,15 @@ def _stats_numpy(y, mu, U, b, M):
     return log_lik, entropy
 
 
+def _e_step_kernel(L: int):
+    """The numba E step for ``L`` dimensions: the moments summed per lane up to ``kernels.MAX_L_LANE_SUMS``, by
+    BLAS above."""
+    return kernels.suff_stats_lane_sums if L <= kernels.MAX_L_LANE_SUMS else kernels.suff_stats_blas
+
+
 def _stats_kernel(y, mu, U, b, M):
-    """The numba E step: the moments summed per lane up to ``L = kernels.MAX_L_LANE_SUMS``, by BLAS above."""
-    run = kernels.suff_stats_lane_sums if y.shape[1] <= kernels.MAX_L_LANE_SUMS else kernels.suff_stats_blas
-    return run(y, mu, U, b, M)
+    """The numba E step (:func:`_e_step_kernel`)."""
+    return _e_step_kernel(y.shape[1])(y, mu, U, b, M)
 
 
 _STATS = {"numpy": _stats_numpy, "numba": _stats_kernel}
@@ -221,9 +227,18 @@ def _e_step_inputs(pi, mu, chol):
     return U, b
 
 
+def _check_backend_auto(backend) -> str:
+    """``backend`` checked, with ``"auto"`` kept for :func:`_stats` to resolve per E step (``"numpy"`` without numba)."""
+    resolved = check_backend(backend)
+    return "auto" if backend == "auto" and resolved == "numba" else resolved
+
+
 def _stats(pi, mu, chol, y, backend):
-    """The E step on validated inputs: a :class:`GMMStats` at the parameters ``(pi, mu, L L^T)``."""
+    """The E step on validated inputs: a :class:`GMMStats` at the parameters ``(pi, mu, L L^T)``; ``backend``
+    already checked, ``"auto"`` resolved here for this E step (:func:`pedagogy_lib.core.jit.choose`)."""
     K, L = mu.shape
+    if backend == "auto":
+        backend = choose(_e_step_kernel(L), N=y.shape[0], K=K, L=L)
     U, b = _e_step_inputs(pi, mu, chol)
     M = np.zeros((K, L + 1, L + 1))
     log_lik, entropy = _STATS[backend](y, np.ascontiguousarray(mu), U, b, M)
@@ -393,7 +408,7 @@ def _check_reg(reg_covar):
 # public: the steps
 # ---------------------------------------------------------------------------------------------
 
-def gmm_suff_stats(params: GMMParams, y, *, backend: str = "numba") -> GMMStats:
+def gmm_suff_stats(params: GMMParams, y, *, backend: str = "auto") -> GMMStats:
     r"""The E step of Section 7.1: responsibilities and their expected sufficient statistics, in one pass.
 
     .. math::
@@ -411,15 +426,16 @@ def gmm_suff_stats(params: GMMParams, y, *, backend: str = "numba") -> GMMStats:
     params : GMMParams
         :math:`\boldsymbol\theta = (\boldsymbol\pi, \boldsymbol\mu, \boldsymbol\Sigma)`, full covariances.
     y : array_like, shape (N, L)
-    backend : {"numba", "numpy"}
-        The fused kernel or its NumPy twin (equal to rounding).
+    backend : {"auto", "numba", "numpy"}
+        The fused kernel or its NumPy twin (equal to rounding); ``"auto"`` runs the twin while compiling
+        would cost more than it saves (:func:`pedagogy_lib.core.jit.choose`).
 
     Returns
     -------
     GMMStats
         Statistics centred at ``params.mu``.
     """
-    backend = check_backend(backend)
+    backend = _check_backend_auto(backend)
     pi, mu, _, chol = check_params(params)
     y = as_array(y, "y", shape=(None, mu.shape[1]), dims="(N, L)")
     if y.shape[0] == 0:
@@ -551,7 +567,7 @@ def gmm_elbo(params: GMMParams, stats: GMMStats) -> float:
 # public: the EM model and the fit
 # ---------------------------------------------------------------------------------------------
 
-def gmm_em_model(covariance_type: str = "full", reg_covar: float = 0.0, backend: str = "numba") -> EMModel:
+def gmm_em_model(covariance_type: str = "full", reg_covar: float = 0.0, backend: str = "auto") -> EMModel:
     r"""The GMM as an :class:`~pedagogy_lib.em.EMModel` for :func:`~pedagogy_lib.em.run_em` (data: ``y`` (N, L)).
 
     The E step returns a :class:`GMMStats`; the log likelihood and the next E step share one pass
@@ -562,7 +578,7 @@ def gmm_em_model(covariance_type: str = "full", reg_covar: float = 0.0, backend:
     """
     check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
     reg_covar = _check_reg(reg_covar)
-    backend = check_backend(backend)
+    backend = _check_backend_auto(backend)             # "auto" chooses at each E step
     cache: dict = {"params": None, "y": None, "stats": None, "chol": None}
 
     def chol_of(params):
@@ -681,7 +697,7 @@ def _fit_once(y, K, rng, init_params, covariance_type, reg_covar, max_iter, tol,
 
 def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generator | None = None,
             init="kmeans++", max_iter: int = 100, tol: float = 1e-8, reg_covar: float = 1e-6,
-            n_restarts: int = 1, backend: str = "numba", return_path: bool = False) -> EMResult:
+            n_restarts: int = 1, backend: str = "auto", return_path: bool = False) -> EMResult:
     r"""Fit a Gaussian mixture (Eq. 2.2) by EM (Sections 6.3.1 and 7.1).
 
     Each iteration is the E step of :func:`gmm_suff_stats` followed by the M step of
@@ -716,8 +732,8 @@ def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generato
     n_restarts : int
         Independent k-means++ initializations (children of ``rng``); the fit with the largest final
         log likelihood is returned. Must be 1 when ``init`` is a GMMParams.
-    backend : {"numba", "numpy"}
-        Implementation of the E step (see :func:`gmm_suff_stats`).
+    backend : {"auto", "numba", "numpy"}
+        Implementation of the E step (see :func:`gmm_suff_stats`); ``"auto"`` chooses at each E step.
     return_path : bool
         Keep every iterate (for animations).
 
@@ -736,7 +752,7 @@ def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generato
     FloatingPointError
         A covariance became singular (only possible with ``reg_covar = 0``).
     """
-    backend = check_backend(backend)
+    backend = _check_backend_auto(backend)
     check_choice(covariance_type, "covariance_type", COVARIANCE_TYPES)
     y, K = _check_y_K(y, K)
     N, L = y.shape

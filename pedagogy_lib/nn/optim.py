@@ -13,7 +13,7 @@ gradient, whose expectation is the full average). This module holds the steps an
 * :class:`SGD`: gradient descent with (heavy-ball) momentum; ``momentum=0`` is the update above.
 * :class:`Adam` (Kingma and Ba 2015): each coordinate's step scaled by running estimates of the
   gradient's first two moments, with bias corrections, so the first steps have size about the
-  learning rate whatever the gradient's scale. ``backend="numba"`` (the default) updates each
+  learning rate whatever the gradient's scale. ``backend="numba"`` updates each
   parameter array in one compiled pass (:func:`~pedagogy_lib.nn.kernels.adam_update`);
   ``"numpy"`` is its readable twin, with the same numbers.
 * :func:`minibatches`: one epoch of shuffled minibatches, every row once.
@@ -55,6 +55,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from ..core.checks import check_backend, check_finite, check_int, check_rng, positive_scalar
+from ..core.jit import choose
 from . import kernels
 from .network import check_tree_like, checked_leaves, tree_map, tree_unflatten
 
@@ -169,14 +170,16 @@ class Adam:
     The bias corrections :math:`1-\beta^t` undo the zero start of :math:`\mathbf m, \mathbf v`, so
     the first step has size about :math:`\eta` in every coordinate whatever the gradient's scale.
 
-    ``backend="numba"`` (the default) updates each leaf in one compiled pass
+    ``backend="numba"`` updates each leaf in one compiled pass
     (:func:`~pedagogy_lib.nn.kernels.adam_update`);
     ``"numpy"`` is its readable twin, the three lines above in NumPy. Both give the same numbers
-    (the same operations in the same order; the tests hold them to 1e-15).
+    (the same operations in the same order; the tests hold them to 1e-15). ``"auto"`` (the default)
+    chooses at each step: the twin while compiling would cost more than it saves
+    (:func:`pedagogy_lib.core.jit.choose`).
     """
 
     def __init__(self, lr: float = 1e-3, *, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 backend: str = "numba"):
+                 backend: str = "auto"):
         self.lr = positive_scalar(lr, "lr")
         for name, b in (("beta1", beta1), ("beta2", beta2)):
             b = positive_scalar(b, name, strict=False)
@@ -184,7 +187,8 @@ class Adam:
                 raise ValueError(f"{name} must be in [0, 1); got {b:.6g}.")
         self.beta1, self.beta2 = float(beta1), float(beta2)
         self.eps = positive_scalar(eps, "eps")
-        self.backend = check_backend(backend)
+        resolved = check_backend(backend)                   # "auto" is kept, and chosen at each step
+        self.backend = "auto" if backend == "auto" and resolved == "numba" else resolved
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr:g}, beta1={self.beta1:g}, beta2={self.beta2:g}, eps={self.eps:g})"
@@ -217,7 +221,9 @@ class Adam:
         # the step's scalars, shared by every leaf, with this step's bias corrections 1 - beta^t; a plain
         # tuple, which numba types in its fast path (a NamedTuple costs about 0.5 us more per kernel call)
         h = (b1, b2, lr, eps, 1.0 - b1 ** t, 1.0 - b2 ** t)
-        update = _ADAM[self.backend]
+        backend = self.backend if self.backend != "auto" else \
+            choose(kernels.adam_update, leaves=len(rows), size=sum(leaf[0].size for leaf in rows))
+        update = _ADAM[backend]
         new = [update(p, g, m_, v_, h) for p, g, m_, v_ in rows]
         if not all(leaf[3] for leaf in new):
             checked_leaves(params, ((grads, "grads", True),))          # names the input that is not finite

@@ -259,7 +259,7 @@ def rnn_forward(params: RNNParams, Y, z0=None) -> RNNForward:
     return RNNForward(Z, X_hat)
 
 
-def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backend: str = "numba") -> BPTTResult:
+def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backend: str = "auto") -> BPTTResult:
     r"""Backpropagation through time (Eqs. 5.19, 5.20 and 5.21) for the RNN of :func:`rnn_forward`.
 
     Given the hidden states from the forward pass and the gradient of the loss with respect to
@@ -289,8 +289,9 @@ def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backe
     grad_Z : array_like, shape (T, N, H), optional
         Extra direct derivatives :math:`\partial\mathcal S/\partial\check{\mathbf z}_t` (a loss on
         the hidden states, e.g. a regularizer); zero if omitted.
-    backend : {"numba", "numpy"}
-        Compiled kernel or its readable NumPy twin for the loop over time.
+    backend : {"auto", "numba", "numpy"}
+        Compiled kernel or its readable NumPy twin for the loop over time; ``"auto"`` runs the twin while
+        compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.choose`).
 
     Returns
     -------
@@ -303,7 +304,7 @@ def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backe
         If an argument is malformed or not finite, ``Z`` holds values outside [-1, 1] (not tanh
         states), or the backpropagated signals overflow float64.
     """
-    backend = check_backend(backend)
+    check_backend(backend)
     params = _check_params(params)
     Y, z0 = _check_inputs(params, Y, z0)
     T, N, D_y = Y.shape
@@ -319,7 +320,7 @@ def rnn_bptt(params: RNNParams, Y, Z, grad_X_hat, z0=None, *, grad_Z=None, backe
     if grad_Z is not None:
         G = G + as_array(grad_Z, "grad_Z", shape=(T, N, H), dims="(T, N, H)")
     G = np.ascontiguousarray(G)
-    B, grad_z0 = _BPTT[backend](G, Z, params.D_zz)
+    B, grad_z0 = _BPTT[check_backend(backend, kernels.bptt_backward, T=T, N=N, H=H)](G, Z, params.D_zz)
     # Sums over time and batch (Eq. 5.19, second form), each one matrix product over T*N rows
     B2 = B.reshape(T * N, H)
     Z_prev = np.concatenate([z0[None], Z[:-1]], axis=0).reshape(T * N, H)     # z_{t-1} for t = 1..T

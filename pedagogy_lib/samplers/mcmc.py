@@ -30,7 +30,7 @@ import numpy as np
 from ..core.checks import as_array, check_backend, check_choice, check_int, check_rng
 from . import gibbs, hmc, mala, rwmh
 from .proposals import ChainState, pieces, start_chains
-from .targets import GaussianTarget, as_density, check_target
+from .targets import GaussianTarget, as_density, check_target, density_backend
 
 __all__ = [
     "SampleResult",
@@ -73,7 +73,7 @@ class SampleResult(NamedTuple):
 # Validation
 # ----------------------------------------------------------------------------------------------
 
-def init_chains(target, x0, *, backend: str = "numba") -> ChainState:
+def init_chains(target, x0, *, backend: str = "auto") -> ChainState:
     """Start ``C`` chains at the rows of ``x0`` (shape ``(C, D)``): every sampler's ``init``
     (:func:`~pedagogy_lib.samplers.proposals.start_chains`) after validation, with no step taken.
 
@@ -87,12 +87,12 @@ def init_chains(target, x0, *, backend: str = "numba") -> ChainState:
         not finite at a starting point: no chain can leave a point of zero density by
         Metropolis-Hastings.
     """
-    backend = check_backend(backend)
+    check_backend(backend)
     D = check_target(target)
     x0 = as_array(x0, "x0", shape=(None, D), dims="(C, D)")
     if x0.shape[0] < 1:
         raise ValueError("x0 must hold at least one chain (a row); got shape (0, D).")
-    state = start_chains(x0, as_density(target, backend))
+    state = start_chains(x0, as_density(target, density_backend(target, backend, x0.shape[0], D, 0, 1)))
     bad = ~(np.isfinite(state.log_p) & np.all(np.isfinite(state.force), axis=1))
     if bad.any():
         c = int(np.argmax(bad))
@@ -194,7 +194,7 @@ def _settings(sampler, target, step_size, n_leapfrog):
 
 
 def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *, method: str = "rwmh",
-           step_size: float = 0.5, n_leapfrog: int = 10, keep=None, backend: str = "numba") -> SampleResult:
+           step_size: float = 0.5, n_leapfrog: int = 10, keep=None, backend: str = "auto") -> SampleResult:
     r"""Run ``n_steps`` steps of one sampler on every chain and record a trace.
 
     Parameters
@@ -216,7 +216,9 @@ def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *,
         validated whatever ``method`` is (a malformed value is refused, not silently ignored).
     keep : array of int, optional
         Coordinates to record (all by default): ``trace`` has shape ``(n_steps, C, len(keep))``.
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        The kernels or their NumPy twins; ``"auto"`` runs the twins while compiling would cost more than it
+        saves (:func:`pedagogy_lib.core.jit.choose`, weighed for the target's density kernel).
 
     Returns
     -------
@@ -229,14 +231,16 @@ def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *,
         :func:`check_chain_state`; ``state`` must hold the target's log density and force at
         ``state.x``), or an option is out of range.
     """
-    backend = check_backend(backend)
+    check_backend(backend)
     sampler = SAMPLERS[check_choice(method, "method", tuple(SAMPLERS))]
     D = check_target(target)                                           # once per call; None is not "no target"
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    n_leapfrog = check_int(n_leapfrog, "n_leapfrog", minimum=1)        # an argument of every method: checked for all
+    C = len(state.x) if isinstance(state, ChainState) and np.ndim(state.x) == 2 else 1   # for the estimate only
+    backend = density_backend(target, backend, C, D, n_steps, n_steps * (n_leapfrog if method == "hmc" else 1))
     density = as_density(target, backend)
     state = _checked_state(state, "state", D, density)
     rng = check_rng(rng)
-    n_steps = check_int(n_steps, "n_steps", minimum=1)
-    n_leapfrog = check_int(n_leapfrog, "n_leapfrog", minimum=1)        # an argument of every method: checked for all
     settings = _settings(sampler, target, step_size, n_leapfrog)
     keep = _check_keep(keep, D)
     ops = pieces(density.backend)
@@ -254,7 +258,7 @@ def sample(target, state: ChainState, n_steps: int, rng: np.random.Generator, *,
 
 
 def rwmh_step(target, state: ChainState, step_size: float, rng: np.random.Generator, *,
-              backend: str = "numba") -> ChainState:
+              backend: str = "auto") -> ChainState:
     r"""One random-walk Metropolis-Hastings step, :math:`\mathbf x' = \mathbf x + \sigma\mathbf z`, for every chain.
 
     Raises
@@ -266,7 +270,7 @@ def rwmh_step(target, state: ChainState, step_size: float, rng: np.random.Genera
 
 
 def mala_step(target, state: ChainState, step_size: float, rng: np.random.Generator, *,
-              backend: str = "numba") -> ChainState:
+              backend: str = "auto") -> ChainState:
     r"""One MALA step: the Langevin move of Eq. 8.44 as a proposal, then the Metropolis-Hastings test.
 
     Raises
@@ -278,7 +282,7 @@ def mala_step(target, state: ChainState, step_size: float, rng: np.random.Genera
 
 
 def hmc_step(target, state: ChainState, step_size: float, n_leapfrog: int, rng: np.random.Generator, *,
-             backend: str = "numba") -> ChainState:
+             backend: str = "auto") -> ChainState:
     """One HMC step: fresh momentum, ``n_leapfrog`` leapfrog steps
     (:func:`~pedagogy_lib.samplers.proposals.leapfrog`), energy test.
 
@@ -292,7 +296,7 @@ def hmc_step(target, state: ChainState, step_size: float, n_leapfrog: int, rng: 
 
 
 def gibbs_step(target: GaussianTarget, state: ChainState, rng: np.random.Generator, *,
-               backend: str = "numba") -> ChainState:
+               backend: str = "auto") -> ChainState:
     r"""One systematic-scan Gibbs sweep on a Gaussian target: :math:`x_i \sim p(x_i\mid\mathbf x_{\setminus i})` for each :math:`i`.
 
     The full conditional is :math:`\mathcal N\big(\mu_i - \Lambda_{ii}^{-1}\sum_{j\ne i}\Lambda_{ij}(x_j-\mu_j),\ \Lambda_{ii}^{-1}\big)`.

@@ -357,6 +357,22 @@ class Density(NamedTuple):
     backend: str
 
 
+#: The kernel each built-in target's density runs first, by the storage of :func:`as_density`: what
+#: ``backend="auto"`` weighs (:func:`pedagogy_lib.core.jit.choose`).
+DENSITY_KERNELS = {"banana": kernels.banana_log_density_and_force, "dense": kernels.gaussian_log_density_from_product,
+                   "csr": kernels.gaussian_csr_log_density_and_force}
+
+
+def density_backend(target, backend, C: int, D: int, steps: int, evaluations: int) -> str:
+    """``backend`` checked and resolved for a target already checked: ``"auto"`` weighs the twin's work for
+    ``C`` chains in ``D`` dimensions, ``steps`` sampler steps and ``evaluations`` evaluations of the density
+    against compiling the target's kernel. A :class:`PythonTarget` has no kernel (its density is NumPy)."""
+    if backend != "auto" or isinstance(target, PythonTarget):
+        return check_backend(backend)
+    storage = "banana" if isinstance(target, Banana) else _storage(np.asarray(target.Lambda))
+    return check_backend(backend, DENSITY_KERNELS[storage], C=C, D=D, steps=steps, evaluations=evaluations)
+
+
 def as_density(target, backend: str = "numba") -> Density:
     """The :class:`Density` of a target already checked by :func:`check_target`; ``backend`` already checked.
 
@@ -378,15 +394,16 @@ def as_density(target, backend: str = "numba") -> Density:
                    (mu, csr, np.diag(Lam).copy()), backend)
 
 
-def log_density_and_force(target, x, *, backend: str = "numba"):
+def log_density_and_force(target, x, *, backend: str = "auto"):
     r"""Unnormalized log density and force :math:`\mathbf f = \partial\log\tilde p/\partial\mathbf x^T` at rows of ``x``.
 
     Parameters
     ----------
     target : Banana, GaussianTarget or PythonTarget
     x : array_like, shape (C, D)
-    backend : {"numba", "numpy"}
-        The kernel or its NumPy twin (a :class:`PythonTarget` always uses NumPy).
+    backend : {"auto", "numba", "numpy"}
+        The kernel or its NumPy twin (a :class:`PythonTarget` always uses NumPy); ``"auto"`` runs the twin
+        while compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.choose`).
 
     Returns
     -------
@@ -401,10 +418,10 @@ def log_density_and_force(target, x, *, backend: str = "numba"):
         If a field of ``target`` is malformed (see :func:`check_target`) or ``x`` is not a finite
         ``(C, D)`` array.
     """
-    backend = check_backend(backend)
+    check_backend(backend)
     D = check_target(target)
     x = as_array(x, "x", shape=(None, D), dims="(C, D)")
-    return evaluate_checked_target(target, x, backend)
+    return evaluate_checked_target(target, x, density_backend(target, backend, x.shape[0], D, 0, 1))
 
 
 def evaluate_checked_target(target, x, backend: str):

@@ -413,8 +413,7 @@ def particle_filter(model, y, rng, I: int, *, u=None, ess_threshold: float = 1.0
     else:
         arr = _check_lgssm(model, T, u)
         m, n = arr.C.shape
-        # the twin: about 50 us a step, 40 ns a particle, and the particles' products
-        backend = check_backend(backend, BOOTSTRAP_KERNELS[scheme], T * (5e-5 + I * (4e-8 + 1e-9 * (n * n + n * m))))
+        backend = check_backend(backend, BOOTSTRAP_KERNELS[scheme], T=T, I=I, n=n, m=m)
         if y.ndim != 2 or y.shape[1] != m:
             raise ValueError(f"y must have shape (T, m) with m = {m} (rows of C); got {y.shape}.")
         G, g, log_const = _emission_whitened(arr, y)
@@ -544,7 +543,7 @@ def ffbsm(model, pf: ParticleFilterResult, *, u=None, backend: str = "auto") -> 
         check_backend(backend)
         return _ffbsm_generic(model, x, log_alpha)
     T, I = log_alpha.shape
-    backend = check_backend(backend, kernels.ffbsm_lgssm, T * (5e-5 + 6e-9 * I * I))    # the twin: I x I a step
+    backend = check_backend(backend, kernels.ffbsm_lgssm, T=T, I=I)
     impl = kernels.ffbsm_lgssm if backend == "numba" else _ffbsm_lgssm_numpy
     return impl(x, log_alpha, np.exp(log_alpha[-1]), arr.A, arr.drift, arr.Lx_inv)
 
@@ -621,7 +620,7 @@ def backward_simulation(model, pf: ParticleFilterResult, rng, M: int, *, u=None,
     kind, x, log_alpha, arr = _smoother_setup(model, pf, u)
     T, I = log_alpha.shape
     backend = check_backend(backend) if kind == "generic" else \
-        check_backend(backend, kernels.backward_simulation_lgssm, T * (1e-4 + 8e-9 * M * I))
+        check_backend(backend, kernels.backward_simulation_lgssm, T=T, M=M, I=I)
     U = rng.random((T, M))
     if kind == "generic":
         idx = _backward_simulation_generic(model, x, log_alpha, U)

@@ -140,7 +140,7 @@ def _n_uniforms(scheme: str, M: int) -> int:
 
 
 def resample_from_uniforms(W, u, *, scheme: str = "systematic", M: int | None = None,
-                           backend: str = "numba") -> np.ndarray:
+                           backend: str = "auto") -> np.ndarray:
     r"""Ancestor indices drawn from :math:`\mathrm{Categ}(\mathbf W)` (Eq. 2.57) given pre-drawn uniforms.
 
     The points :math:`u_k\in[0,1)` are built from ``u`` according to ``scheme`` (module docstring)
@@ -157,7 +157,9 @@ def resample_from_uniforms(W, u, *, scheme: str = "systematic", M: int | None = 
     scheme : {"multinomial", "stratified", "systematic"}
     M : int, optional
         Number of ancestors to draw; defaults to ``len(u)`` (or ``I`` for systematic).
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        The kernel or its NumPy twin; ``"auto"`` runs the twin while compiling would cost more than it
+        saves (:func:`pedagogy_lib.core.jit.choose`).
 
     Returns
     -------
@@ -165,7 +167,7 @@ def resample_from_uniforms(W, u, *, scheme: str = "systematic", M: int | None = 
         Sorted ancestor indices (the order carries no information in these schemes).
     """
     scheme = check_choice(scheme, "scheme", SCHEMES)
-    backend = check_backend(backend)
+    check_backend(backend)
     W = _check_weights(W)
     u = _check_uniforms(u, scheme)
     if M is None:
@@ -173,11 +175,12 @@ def resample_from_uniforms(W, u, *, scheme: str = "systematic", M: int | None = 
     M = check_int(M, "M", minimum=1)
     if scheme != "systematic" and u.shape[0] != M:
         raise ValueError(f"u must have shape (M,) = ({M},) for {scheme} resampling; got {u.shape}.")
+    backend = check_backend(backend, KERNELS[scheme], I=W.shape[0], M=M)
     impl = resample_by_kernel if backend == "numba" else resample_numpy
     return impl(W, u, M, scheme)
 
 
-def resample(W, rng, *, scheme: str = "systematic", M: int | None = None, backend: str = "numba") -> np.ndarray:
+def resample(W, rng, *, scheme: str = "systematic", M: int | None = None, backend: str = "auto") -> np.ndarray:
     r"""Draw ``M`` ancestor indices from :math:`\mathrm{Categ}(\mathbf W)` (Eq. 2.57).
 
     Draws the uniforms the scheme needs from ``rng`` and calls :func:`resample_from_uniforms`.
@@ -193,7 +196,9 @@ def resample(W, rng, *, scheme: str = "systematic", M: int | None = None, backen
     scheme : {"multinomial", "stratified", "systematic"}
     M : int, optional
         Number of draws (default ``I``).
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        The kernel or its NumPy twin; ``"auto"`` runs the twin while compiling would cost more than it
+        saves (:func:`pedagogy_lib.core.jit.choose`).
 
     Returns
     -------

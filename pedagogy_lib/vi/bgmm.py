@@ -288,7 +288,7 @@ def _update(stats, prior, moments=None):
     return BGMMPosterior(prior.alpha0 + N, beta, m, W_inv, prior.nu0 + N)
 
 
-def bgmm_responsibilities(y, q: BGMMPosterior, *, backend: str = "numba"):
+def bgmm_responsibilities(y, q: BGMMPosterior, *, backend: str = "auto"):
     """The label update: the statistics of :math:`q(\\mathbf Z)` at the current parameter factors.
 
     Raises
@@ -357,7 +357,7 @@ def _elbo(stats, q, prior, moments=None, expectations=None):
 
 
 def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
-              backend: str = "numba") -> CAVIResult:
+              backend: str = "auto") -> CAVIResult:
     r"""CAVI for the Bayesian GMM from initial responsibilities ``r0``.
 
     First the parameter factors are updated from ``r0``; then each iteration updates the labels and
@@ -379,8 +379,9 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
         order of the floating-point operations. CAVI never lowers the ELBO, so a change at rounding
         level, of either sign, is convergence. ``0`` runs all ``n_iter``; otherwise a run that
         ends with the ELBO still changing issues a :class:`~pedagogy_lib.core.checks.ConvergenceWarning`.
-    backend : {"numba", "numpy"}
-        For the label update (the fused E-step kernel of :mod:`pedagogy_lib.mixture.em` or its twin).
+    backend : {"auto", "numba", "numpy"}
+        For the label update (the fused E-step kernel of :mod:`pedagogy_lib.mixture.em` or its twin);
+        ``"auto"`` chooses at each update (:func:`pedagogy_lib.core.jit.choose`).
 
     Raises
     ------
@@ -389,7 +390,7 @@ def cavi_bgmm(y, prior: BGMMPrior, r0, *, n_iter: int = 100, tol: float = 1e-8,
         ``r0`` is not ``(N, K)`` with probability rows, or the posterior overflows float64 (prior and
         data on extreme scales).
     """
-    backend = check_backend(backend)
+    check_backend(backend)                       # checked here; "auto" chooses at each label update
     prior = check_bgmm_prior(prior)
     D = prior.m0.shape[0]
     y = as_array(y, "y", shape=(None, D), dims="(N, D)", nonempty=True)

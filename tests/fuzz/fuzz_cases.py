@@ -42,6 +42,11 @@ NOT_FUZZED = {
     "core.jit.prefer_compiled": "takes a kernel and the caller's estimate, from the library's own functions only; "
                                 "tests/core/test_jit.py covers it",
     "core.jit.mark_compiled": "takes a kernel, from the library's own functions only; tests/core/test_jit.py",
+    "core.jit.choose": "takes a registered kernel and its sizes, from the library's own functions only; "
+                       "tests/core/test_backend_registry.py covers it",
+    "core.jit.twin_estimate": "takes a registered kernel and its sizes, from the library's own functions only; "
+                              "tests/core/test_backend_registry.py covers it",
+    "core.jit.registry": "takes nothing; tests/core/test_backend_registry.py checks every entry",
     "core.wire.encode": "takes any value by design (what cannot travel becomes Opaque); covered by "
                         "tests/project/test_grading.py",
     "core.wire.decode": "reads only what encode wrote, between the library's own processes; covered by "
