@@ -1635,8 +1635,9 @@ def _group(reason, family, names):
 
 NOT_SWEPT = {
     **_NAMED_REASONS,
-    **_group(NO_SCALED_INPUT, "core", "budget.budget budget.fast gradcheck.gradcheck jit.mark_compiled "
-             "jit.prefer_compiled lazy.attach lazy.public_names wire.decode wire.encode"),
+    **_group(NO_SCALED_INPUT, "core", "budget.budget budget.fast gradcheck.gradcheck jit.choose jit.mark_compiled "
+             "jit.prefer_compiled jit.registry jit.twin_estimate lazy.attach lazy.public_names wire.decode "
+             "wire.encode"),
     **_group(CONSTRUCTOR, "core", "jit.compile_for jit.njit jit.njit_ieee jit.njit_inline"),
     **_group(VALIDATION, "core", "checks.as_array checks.as_scalar checks.check_backend checks.check_buffer "
              "checks.check_callable checks.check_choice checks.check_emission_table checks.check_finite checks.check_int "
