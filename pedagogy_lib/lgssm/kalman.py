@@ -42,7 +42,7 @@ from ..core.linalg import TAU, chol_logdet, chol_solve, symmetrize
 from . import kernels, small
 from .kernels import (FAIL_INFO, FAIL_INFO_COND, FAIL_INNOVATION, FAIL_OVERFLOW, FAIL_PRED, INFO_MAX_COND,
                       JOSEPH_RATIO)
-from .model import LGSSMParams, check_params_factored, check_u, check_y, filter_twin_seconds, model_fact
+from .model import LGSSMParams, check_params_factored, check_u, check_y, model_fact
 
 __all__ = [
     "KalmanFilterResult",
@@ -156,7 +156,7 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
         "Precision notes" in the module).
     backend : {"auto", "numba", "numpy"}
         The compiled kernel, or the readable twin built from the blocks of Section 2.1.2; ``"auto"`` runs
-        the twin while compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.prefer_compiled`).
+        the twin while compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.choose`).
 
     Returns
     -------
@@ -170,6 +170,7 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
         ``ValueError`` also when the recursion loses positive definiteness to rounding or overflows float64
         (the message names the step) rather than returning NaN.
     """
+    backend = _resolve(backend, params, y)                           # "auto" decided once per call
     fast = _fast_path(params, y, u, form, backend, smooth=False)     # a small clean problem: one call
     if fast is not None:
         return KalmanFilterResult._make(fast)
@@ -204,6 +205,7 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
     TypeError, ValueError
         As :func:`kalman_filter`.
     """
+    backend = _resolve(backend, params, y)
     fast = _fast_path(params, y, u, form, backend, smooth=True)
     if fast is not None:
         return KalmanSmootherResult._make(fast)
@@ -255,7 +257,7 @@ def rts_smoother(A, filt: KalmanFilterResult, *, backend: str = "auto") -> Kalma
     """
     A, mu_pred, Upsilon_pred, mu_filt, Upsilon_filt, form, log_evidence = _check_filter_result(A, filt)
     T, n = mu_filt.shape
-    backend = check_backend(backend, kernels.rts_backward, filter_twin_seconds(T, n, 0))
+    backend = check_backend(backend, kernels.rts_backward, T=T, n=n)
     J = np.empty((mu_filt.shape[0] - 1,) + A.shape)
     if backend == "numba":
         t = kernels.rts_gains(A, Upsilon_pred, Upsilon_filt, J, kernels.blas_for(A.shape[0]))
@@ -324,11 +326,21 @@ def check_noise_resolution(p, y, observed) -> None:
                          f"least {need:.3g} for these observations (got {lam_min:.3g}).")
 
 
+def _resolve(backend, params, y):
+    """``backend``, with ``"auto"`` decided by the registry's rule for the covariance-form filter
+    (:func:`small.resolve`) when the call's sizes can be read before validation (a model and a 2-D array of
+    observations); otherwise ``"auto"`` is left for :func:`_backend` to decide after validation. Either way the
+    twin's estimated work is counted once per call."""
+    if backend != "auto" or type(params) is not LGSSMParams or type(y) is not np.ndarray or y.ndim != 2:
+        return backend
+    return small.resolve(backend, y.shape[0], np.size(params.mu1), y.shape[1])
+
+
 def _backend(backend, p, y, form) -> str:
-    """``backend`` resolved for a forward pass in ``form`` (``"auto"`` weighs the twin's work, see
-    :func:`pedagogy_lib.core.jit.prefer_compiled`)."""
+    """``backend`` resolved for a forward pass in ``form`` (``"auto"``, when :func:`_resolve` left it, weighs the
+    twin's work: :func:`pedagogy_lib.core.jit.choose`)."""
     kernel = kernels.filter_covariance if form == "covariance" else kernels.filter_information
-    return check_backend(backend, kernel, filter_twin_seconds(y.shape[0], p.mu1.shape[0], y.shape[1]))
+    return check_backend(backend, kernel, T=y.shape[0], n=p.mu1.shape[0], m=y.shape[1])
 
 
 def _forward(p, y, observed, u, form, fallback, backend, L_R, want_J=False) -> tuple:

@@ -20,19 +20,12 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import SPD_SCREEN_MAX_N, SYM_RTOL, as_array, check_int, check_rng, check_shape, check_spd
-from ..core.jit import HAVE_NUMBA, prefer_compiled
+from ..core.jit import HAVE_NUMBA, choose
 from ..core.kernels import EPS, SPD_ULPS
 from . import kernels
 
 __all__ = ["LGSSMParams", "CovarianceFactors", "check_params", "check_params_factored", "check_y", "check_u",
            "sample_lgssm"]
-
-
-def filter_twin_seconds(T: int, n: int, m: int) -> float:
-    """What the NumPy twin of the Kalman filter costs for ``T`` steps of an ``n``-state, ``m``-output model,
-    estimated from the sizes (about 0.25 ms a step, plus the dense algebra): the work ``backend="auto"``
-    weighs against compiling (:func:`pedagogy_lib.core.jit.prefer_compiled`)."""
-    return T * (2.5e-4 + 1e-9 * (n ** 3 + m ** 3))
 
 
 class _LGSSMFields(NamedTuple):
@@ -173,11 +166,6 @@ def _check_fields(params: LGSSMParams) -> tuple:
             CovarianceFactors(L_Sigma1, L_Sigma_x, L_Sigma_y_x))
 
 
-#: What the full checks of a small model cost in NumPy, about 100 µs: the work ``backend="auto"``'s rule
-#: (:func:`pedagogy_lib.core.jit.prefer_compiled`) weighs before compiling the screen, which runs once per model.
-SCREEN_TWIN_SECONDS = 1e-4
-
-
 def _clear_params(params: LGSSMParams) -> tuple | None:
     """The fast lane of :func:`check_params_factored`: its result when every field is already a float64
     C-contiguous writeable array of the right shape, with at most ``SPD_SCREEN_MAX_N`` dimensions, and the compiled
@@ -199,7 +187,7 @@ def _clear_params(params: LGSSMParams) -> tuple | None:
             or A.shape != (n, n) or B.ndim != 2 or B.shape[0] != n or a.shape != (n,) or Sigma_x.shape != (n, n)
             or C.shape != (m, n) or Sigma_y_x.shape != (m, m)):
         return None
-    if not prefer_compiled(kernels.screen_model, SCREEN_TWIN_SECONDS):   # the full checks, in NumPy
+    if choose(kernels.screen_model, n=n, m=m) != "numba":   # the full checks, in NumPy (core/costs.py)
         return None
     model = (mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x)
     ok, L1, Lx, Ly = kernels.screen_model(model, MAX_MAGNITUDE, SYM_RTOL, SPD_ULPS, EPS)

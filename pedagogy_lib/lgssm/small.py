@@ -23,10 +23,10 @@ import os
 import numpy as np
 
 from ..core.checks import SYM_RTOL
-from ..core.jit import HAVE_NUMBA, compile_for, prefer_compiled
+from ..core.jit import HAVE_NUMBA, choose, compile_for
 from ..core.kernels import EPS, LOOPS_ONLY_MAX_DIM, SPD_ULPS
 from . import kernels
-from .model import MAX_MAGNITUDE, LGSSMParams, filter_twin_seconds
+from .model import MAX_MAGNITUDE, LGSSMParams
 
 __all__: list[str] = []                        # internal: reached through kalman_filter and kalman_smoother
 
@@ -45,19 +45,24 @@ def compiled():
 _chosen = False                                # set once backend="auto" has chosen the compiled call
 
 
-def _prefer(twin_seconds: float) -> bool:
-    """The rule of ``backend="auto"`` (:func:`~pedagogy_lib.core.jit.prefer_compiled`) for the filter's kernel; once it
-    says yes, the compiled call is taken for the rest of the process without asking again (this path calls
-    :func:`compiled`, not the dispatcher the rule looks at, so the rule would otherwise look for its cache mark
-    at every call)."""
+def resolve(backend: str, T: int, n: int, m: int) -> str:
+    """``backend`` with ``"auto"`` resolved by the registry's rule (:func:`~pedagogy_lib.core.jit.choose`) for the
+    covariance-form filter at these sizes, counted once per public call: the fast path and, when it declines,
+    the full path both use the answer. Once the rule says ``"numba"`` it is kept for the rest of the process
+    (this path calls :func:`compiled`, not the dispatcher the rule looks at, so the rule would otherwise look
+    for its cache mark at every call and count the twin's work again)."""
     global _chosen
-    _chosen = prefer_compiled(kernels.filter_covariance, twin_seconds)
-    return _chosen
+    if backend != "auto":
+        return backend
+    if not _chosen:
+        _chosen = choose(kernels.filter_covariance, T=T, n=n, m=m) == "numba"
+    return "numba" if _chosen else "numpy"
 
 
 def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
-    """The fields of the filter's (or, with ``smooth``, the smoother's) result, or ``None`` for the full path."""
-    if not FAST_PATH or backend not in ("auto", "numba") or u is not None or form not in ("auto", "covariance") \
+    """The fields of the filter's (or, with ``smooth``, the smoother's) result, or ``None`` for the full path.
+    ``backend`` is already resolved (:func:`resolve`): only ``"numba"`` takes this path."""
+    if not FAST_PATH or backend != "numba" or u is not None or form not in ("auto", "covariance") \
             or type(params) is not LGSSMParams or params.B is not None:
         return None
     mu1, Sigma1, A, _, a, Sigma_x, C, c, Sigma_y_x = params
@@ -66,8 +71,6 @@ def fast_path(params, y, u, form, backend, smooth: bool) -> tuple | None:
         return None
     n, m = mu1.size, c.size
     if y.ndim != 2 or y.shape[0] < 1 or max(n, m) >= LOOPS_ONLY_MAX_DIM or (form == "auto" and m > 2 * n):   # "auto": maybe information
-        return None
-    if backend == "auto" and not _chosen and not _prefer(filter_twin_seconds(y.shape[0], n, m)):
         return None
     try:
         out = compiled()(mu1, Sigma1, A, a, Sigma_x, C, c, Sigma_y_x, y, _SCREEN, smooth)   # (ok, *fields)

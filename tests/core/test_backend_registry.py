@@ -183,3 +183,38 @@ def test_one_public_call_counts_its_twins_estimate_once(monkeypatch):
             assert asked and {a for a in asked} == {(key, expected)}, (label, asked)
             continue
         assert asked == [(key, expected)], (label, asked)
+
+
+def test_a_kalman_call_counts_the_filters_estimate_once_on_either_path(monkeypatch):
+    """The small fast path and the full path share one decision: before, a call on which "auto" chose the
+    twin counted the filter's estimate in the fast path and again in the full path, so the twin's budget
+    ran out at half the documented work. A model's screen (a validation kernel) is decided once per model."""
+    if not jit.HAVE_NUMBA:
+        pytest.skip("without numba every choice is the twin and nothing is counted")
+    from pedagogy_lib.lgssm import LGSSMParams, kalman_filter, kalman_smoother, rts_smoother
+    asked = []
+
+    def record(kernel, seconds):
+        asked.append((f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}".removeprefix("pedagogy_lib."),
+                      seconds))
+        return False
+    monkeypatch.setattr(jit, "prefer_compiled", record)
+    rng = np.random.default_rng(5)
+    for n, m, T in ((2, 1, 12), (20, 3, 4)):            # under and over the fast path's dimensions
+        def model():
+            return LGSSMParams(np.zeros(n), np.eye(n), 0.9 * np.eye(n), None, np.zeros(n), 0.1 * np.eye(n),
+                               rng.standard_normal((m, n)), np.zeros(m), np.eye(m))
+        y = rng.standard_normal((T, m))
+        estimate = jit.registry()["lgssm.kernels.filter_covariance"].seconds(T=T, n=n, m=m)
+        for call in (kalman_filter, kalman_smoother):
+            asked.clear()
+            out = call(model(), y)
+            filters = [a for a in asked if a[0].startswith("lgssm.kernels.filter_")]
+            assert filters == [("lgssm.kernels.filter_covariance", estimate)], (n, call.__name__, asked)
+            assert {a[0] for a in asked} <= {"lgssm.kernels.filter_covariance", "lgssm.kernels.screen_model",
+                                            "lgssm.kernels.rts_backward"}, asked
+        asked.clear()
+        rts_smoother(model().A, kalman_filter(model(), y))
+        assert [a for a in asked if a[0] == "lgssm.kernels.rts_backward"] == [
+            ("lgssm.kernels.rts_backward", jit.registry()["lgssm.kernels.rts_backward"].seconds(T=T, n=n))], asked
+        assert out.mu_filt.shape == (T, n)
