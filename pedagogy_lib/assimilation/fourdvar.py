@@ -384,9 +384,11 @@ for _a in (*_NO_SELECTION, _NO_DIAGONAL):
 
 
 def _work(model, T):
-    """The trajectory (T, n) and RK4-stage (max(T - 1, 1), n_steps, 4, n) arrays of a window of length ``T``."""
+    """The trajectory (T, n) and RK4-stage (max(T - 1, 1), n_steps, 4, n) arrays of a window of length ``T``,
+    zeroed, so that a problem returned before any evaluation holds no leftover memory (the same on every
+    backend and run)."""
     n = model.dynamics.n
-    return np.empty((T, n)), np.empty((max(T - 1, 1), model.dynamics.n_steps, 4, n))
+    return np.zeros((T, n)), np.zeros((max(T - 1, 1), model.dynamics.n_steps, 4, n))
 
 
 def _problem(model, y, backend, storage=None, shared_work=False):

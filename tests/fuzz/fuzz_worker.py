@@ -345,6 +345,17 @@ def handle(request) -> dict:
         args, kwargs = apply_mutation(case.args, case.kwargs, path, kind)
     except LookupError:
         return {"outcome": "not_applicable"}
+    except (ValueError, TypeError) as exc:
+        # a container validated when it is built (DAModel, PairwiseTree, ...) refuses the mutated field in
+        # _replace itself: judged like a refusal by the call, its message must name the field or the call's names
+        if len(path) < 2:
+            raise
+        msg = str(exc)
+        names = names_in_call(case.fn, case.args, case.kwargs) | set(case.names) | {str(q) for q in path
+                                                                                    if isinstance(q, str)}
+        clear = message_names_something(msg, names)
+        return {"outcome": "clear_error" if clear else "unclear_error",
+                "detail": f"{type(exc).__name__} from _replace: {msg[:200 if clear else 300]}"}
     return run(case, args, kwargs, valid=False, baseline_nonfinite=frozenset(baseline), mutated=path,
                nonfinite_input=kind in ("nan", "inf"))
 
