@@ -184,7 +184,10 @@ _RELATIVE_LINK_RE = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<target>(?![a-z][\w+.-
 
 def site_url(root: Path) -> str:
     """The address where the book is published, ending in ``/``: derived from ``repository.url`` of
-    ``_config.yml`` (``_ext/site_address.py``, the one place that rule is written)."""
+    ``_config.yml`` (``_ext/site_address.py``, the one place that rule is written); "" for a folder without
+    ``_config.yml`` (no published address: links to its pages become their text)."""
+    if not (Path(root) / "_config.yml").exists():
+        return ""
     return _site_address().site_url(Path(root))
 
 
@@ -408,7 +411,10 @@ class Page:
 
 
 def book_macros(root: Path) -> dict[str, str]:
-    """The TeX macros the book defines for MathJax (``_config.yml``: sphinx.config.mathjax3_config)."""
+    """The TeX macros the book defines for MathJax (``_config.yml``: sphinx.config.mathjax3_config); none for a
+    folder without ``_config.yml``."""
+    if not (Path(root) / "_config.yml").exists():
+        return {}
     config = _site_address().book_config(Path(root))
     tex = ((((config.get("sphinx") or {}).get("config") or {}).get("mathjax3_config") or {}).get("tex") or {})
     return dict(tex.get("macros") or {})
