@@ -70,8 +70,9 @@ class LGSSMParams(_LGSSMFields):
     checks its fields and keeps the result on the object, with what later calls derive from it (Cholesky
     factors, the smallest observation-noise eigenvalue, the measurement-update form ``form="auto"`` picks),
     so that later calls check only their data. A model made by the constructor or by ``_replace`` is a new
-    object and is checked at its first use, by the same rules. The arrays are read as they are at that
-    first use: change a model by making a new one, not by writing into its arrays.
+    object and is checked at its first use, by the same rules. A model whose arrays are written into after
+    that is noticed at its next use (its fields are compared with copies kept at the check) and checked
+    again, so what a call reuses always matches the numbers it computes with.
     """
 
 
@@ -108,13 +109,14 @@ def check_params_factored(params, name: str = "params") -> tuple:
     the observations with ``L_Sigma_y_x``)."""
     if not isinstance(params, LGSSMParams):
         raise TypeError(f"{name} must be an LGSSMParams; got {type(params).__name__}.")
+    if _edited(params):                      # written into since it was checked: check it again
+        _forget(params)
     done = params.__dict__.get("validated")
     if done is None:                         # the first use of this object: check it, keep the result
         done = _clear_params(params) or _check_fields(params)
-        facts = params.__dict__.setdefault("facts", {})
+        facts = params.__dict__.get("facts", {})
         for obj in (params, done[0]):        # the clean model is validated too, and shares the facts
-            obj.__dict__["validated"] = done
-            obj.__dict__["facts"] = facts
+            obj.__dict__.update(validated=done, facts=facts, snapshot=_snapshot(obj))
     return done
 
 
@@ -123,10 +125,33 @@ def model_fact(params: LGSSMParams, key: str, compute):
     validation's result (:class:`LGSSMParams`): a quantity derived from the parameters alone that a call
     would otherwise recompute each time (an eigenvalue, the form ``form="auto"`` picks). ``params`` has
     passed :func:`check_params_factored` (or the compiled screen of the small fast path)."""
+    if _edited(params):
+        _forget(params)
+    if "snapshot" not in params.__dict__:
+        params.__dict__["snapshot"] = _snapshot(params)
     facts = params.__dict__.setdefault("facts", {})
     if key not in facts:
         facts[key] = compute()
     return facts[key]
+
+
+def _snapshot(params: LGSSMParams) -> tuple:
+    """Copies of the fields' values when they were checked (or a fact was derived from them)."""
+    return tuple(None if x is None else np.array(x, copy=True) for x in params)
+
+
+def _edited(params: LGSSMParams) -> bool:
+    """True when a field's values differ from those checked: an array of the model written into after its
+    first use. Comparing costs about as much as copying the fields, far less than a step of the filter; it
+    keeps what a call reuses (factors, eigenvalues, the chosen form) true to the arrays it computes with."""
+    snap = params.__dict__.get("snapshot")
+    return snap is not None and not all((x is None) if old is None else (x is not None and np.array_equal(x, old))
+                                        for x, old in zip(params, snap))
+
+
+def _forget(params: LGSSMParams) -> None:
+    for key in ("validated", "facts", "snapshot"):
+        params.__dict__.pop(key, None)
 
 
 def _check_fields(params: LGSSMParams) -> tuple:

@@ -951,3 +951,22 @@ def test_the_numpy_twin_does_not_revalidate_each_step(form, monkeypatch):
     np.testing.assert_allclose(twin.mu_filt, mf, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(twin.Upsilon_filt, Uf, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(twin.log_evidence, oracle_log_evidence(params, y, u), rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n, m", [(3, 5), (3, 2), (18, 4)])    # facts kept (m > n), fast path, full path
+def test_a_model_written_into_after_its_first_call_is_checked_again(backend, n, m):
+    """What a validated model keeps (Cholesky factors, the noise's smallest eigenvalue, the chosen form)
+    must follow its arrays: a model whose Sigma_y_x or A is written into in place gives what a fresh model
+    with the same numbers gives (the oracle), and a write that makes it invalid is refused by name."""
+    params, y, u = random_problem(33 + n + m, n=n, m=m, n_u=1, T=5)
+    kalman_smoother(params, y, u, backend=backend)              # the first use: checked, facts kept
+    params.Sigma_y_x[...] = 3.0 * params.Sigma_y_x
+    params.A[...] = 0.5 * params.A
+    again = kalman_smoother(params, y, u, backend=backend)
+    np.testing.assert_allclose(again.log_evidence, oracle_log_evidence(params, y, u), rtol=1e-9)
+    mp, Up, mf, Uf = oracle_filter(params, y, u)
+    np.testing.assert_allclose(again.mu_filt, mf, rtol=1e-8, atol=1e-10)
+    params.Sigma_x[0, 0] = -1.0
+    with pytest.raises(ValueError, match="Sigma_x"):
+        kalman_smoother(params, y, u, backend=backend)
