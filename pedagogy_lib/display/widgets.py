@@ -92,9 +92,8 @@ POSITIONS = 9
 CHEAP_POSITIONS = 21
 #: The same under the test command (``PEDAGOGY_FAST=1``, :mod:`pedagogy_lib.core.budget`), which
 #: builds its own copy of the site, never published: fewer drawings, every control still moving
-#: to both sides of its default (both ends and the default, the positions every count keeps, see
-#: :func:`_even_positions`). Cheap figures get no more here, so the test command is no slower.
-FAST_POSITIONS = 3
+#: to both sides of its default. Cheap figures get no more here, so the test command is no slower.
+FAST_POSITIONS = 5
 #: A default within this fraction of a step of a lattice point takes that point's place; one further
 #: from every lattice point is offered beside them (a slider's default need not lie on its lattice).
 OFF_LATTICE_SNAP = 0.1
