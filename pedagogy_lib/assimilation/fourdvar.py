@@ -450,11 +450,13 @@ def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[floa
             y = check_observations(y, m)
         problem = _problem(model, y, backend, shared_work=True)
     n = problem.model.dynamics.n
-    # the compiled path takes a clean x1 as it is (NumPy would warn about a NaN before the check named it)
+    # the compiled path takes a clean x1 as it is (NumPy would warn about a NaN before the check named it);
+    # another is copied, writeable, so that the kernels meet one array type (a read-only x1, such as a
+    # model's own mu1, would make numba compile a second version of each)
     clean = (problem.backend == "numba" and type(x1) is np.ndarray and x1.dtype == np.float64 and x1.shape == (n,)
-             and x1.flags.c_contiguous)
+             and x1.flags.c_contiguous and x1.flags.writeable)
     if not clean:
-        x1 = as_array(x1, "x1", shape=(n,), dims="(n,)")
+        x1 = np.array(as_array(x1, "x1", shape=(n,), dims="(n,)"))
     J, g, _ = _strong_eval(problem, x1)
     if not math.isfinite(J):
         # a NaN or inf in x1 makes the background term, and so J, non-finite (Sigma1 is positive

@@ -365,7 +365,12 @@ def exp_into(v, scale, shift, out, bits):
 
 def warmup_kernels() -> None:
     """Compile :func:`spd_screen` and :func:`exp_into` (see :mod:`pedagogy_lib.core.warmup`); the inlined
-    helpers are compiled inside the kernels that call them."""
+    helpers are compiled inside the kernels that call them. :func:`spd_screen` for read-only matrices too
+    (numba types them apart): models that keep read-only copies of their arrays (``DAModel``, trees) are
+    screened that way."""
     spd_screen(np.eye(2), 1e-10, 1e-13)
+    frozen = np.eye(2)
+    frozen.setflags(write=False)
+    spd_screen(frozen, 1e-10, 1e-13)
     v = np.zeros(2)
     exp_into(v, -1.0, 0.0, np.empty(2), np.empty(2, np.int64))
