@@ -155,29 +155,9 @@ SWEEP_ROUNDS = 7
 
 def cpu_times(fns, *, rounds: int = SWEEP_ROUNDS, min_time: float = 0.02) -> list[float]:
     """CPU seconds per call of each function (``time.process_time``), the best of ``rounds`` batches taken in
-    turn, each batch at least ``min_time`` of CPU. CPU time, not wall time: on a shared machine a process
-    that waits for a core is not charged for the wait, and the alternation lets a load that comes and
-    goes slow every contender alike."""
-    number = []
-    for fn in fns:
-        fn()                                  # warm-up (compilation, caches)
-        k = 1
-        while True:
-            t0 = time.process_time()
-            for _ in range(k):
-                fn()
-            if time.process_time() - t0 >= min_time or k >= 1 << 16:
-                break
-            k *= 2
-        number.append(k)
-    best = [float("inf")] * len(fns)
-    for _ in range(rounds):
-        for i, (fn, k) in enumerate(zip(fns, number)):
-            t0 = time.process_time()
-            for _ in range(k):
-                fn()
-            best[i] = min(best[i], (time.process_time() - t0) / k)
-    return best
+    turn (:func:`_harness.interleaved_times`), each batch at least ``min_time`` of CPU: on a shared machine
+    a process that waits for a core is not charged for the wait."""
+    return interleaved_times(fns, rounds=rounds, min_time=min_time, clock=time.process_time)
 
 
 def _sweep_rows() -> list[dict]:
