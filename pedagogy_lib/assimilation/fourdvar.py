@@ -46,7 +46,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import minimize
 
-from ..core.checks import as_array, check_backend, check_buffer, check_choice, check_int, check_spd
+from ..core.checks import as_array, check_backend, check_buffer, check_choice, check_int, check_spd, replaced_fields
 from . import kernels
 from .lorenz import cycle_adjoint_numpy, cycle_forward_numpy, cycle_jacobian, integrate
 from .model import DAModel, check_model, check_observations, check_truth, make_result
@@ -318,10 +318,7 @@ class StrongProblem(_StrongProblemFields):
         return cls(*iterable)
 
     def _replace(self, /, **changes):
-        unknown = set(changes) - set(self._fields)
-        if unknown:
-            raise ValueError(f"StrongProblem has no field(s) {sorted(unknown)}; its fields are {self._fields}.")
-        values = {**self._asdict(), **changes}
+        values = replaced_fields(self, changes)
         if any(k in changes for k in _PROBLEM_INPUTS):
             storage = None
             if "model" not in changes or "obs_storage" in changes or "background_storage" in changes:

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, check_int, check_psd, check_rng, check_spd, positive_scalar
+from ..core.checks import as_array, check_int, check_psd, check_rng, check_spd, positive_scalar, replaced_fields
 from ..lgssm.model import LGSSMParams, check_params
 from .lorenz import Dynamics, check_dynamics, integrate, linear_dynamics, propagate
 
@@ -86,10 +86,7 @@ class DAModel(_DAModelFields):
         return cls(*iterable)
 
     def _replace(self, /, **changes):
-        unknown = set(changes) - set(self._fields)
-        if unknown:
-            raise ValueError(f"DAModel has no field(s) {sorted(unknown)}; its fields are {self._fields}.")
-        values = {**self._asdict(), **changes}
+        values = replaced_fields(self, changes)
         trusted = frozenset(f for f in self._fields if values[f] is getattr(self, f))
         new = _DAModelFields.__new__(type(self), *_checked_fields(values, trusted))
         cache = self.__dict__.get("_derived", {})

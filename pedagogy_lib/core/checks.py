@@ -46,6 +46,7 @@ __all__ = [
     "check_choice",
     "check_backend",
     "check_callable",
+    "replaced_fields",
     "check_labels",
 ]
 
@@ -660,6 +661,17 @@ def check_backend(backend, kernel=None, twin_seconds: float | None = None, **siz
             return choose(kernel, **sizes)
         return "numba" if prefer_compiled(kernel, twin_seconds) else "numpy"
     return "numba" if backend == "auto" else backend
+
+
+def replaced_fields(container, changes: dict) -> dict:
+    """The fields of the named tuple ``container`` with ``changes`` applied, for the ``_replace`` of a container
+    that is validated when built (it builds the new one through its checks); a name that is no field raises
+    ``ValueError`` naming the container's fields."""
+    unknown = set(changes) - set(container._fields)
+    if unknown:
+        raise ValueError(f"{type(container).__name__} has no field(s) {sorted(unknown)}; its fields are "
+                         f"{container._fields}.")
+    return {**container._asdict(), **changes}
 
 
 def check_callable(fn, name: str, signature: str):

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core.checks import as_array, as_scalar, check_backend, check_finite, check_int, check_rng
+from ..core.checks import as_array, as_scalar, check_backend, check_finite, check_int, check_rng, replaced_fields
 from ..core.logmath import logsumexp
 from . import kernels
 from .factors import Factor
@@ -84,10 +84,7 @@ class PairwiseTree(_PairwiseTreeFields):
         return cls(*iterable)
 
     def _replace(self, /, **changes):
-        unknown = set(changes) - set(self._fields)
-        if unknown:
-            raise ValueError(f"PairwiseTree has no field(s) {sorted(unknown)}; its fields are {self._fields}.")
-        return type(self)(**{**self._asdict(), **changes})
+        return type(self)(**replaced_fields(self, changes))
 
 
 def _owned(pair) -> np.ndarray:

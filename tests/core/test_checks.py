@@ -577,3 +577,24 @@ def test_as_array_takes_float64_arrays_as_they_are_and_still_finds_every_non_fin
     for bad in ([1e200, np.inf, 1.0], [np.nan, 1.0, 1.0], [1e300, 1e300, -np.inf]):
         with pytest.raises(ValueError, match=r"x must be finite"):
             ck.as_array(np.array(bad), "x", ndim=1)
+
+
+def test_replaced_fields_applies_changes_and_refuses_a_name_that_is_no_field():
+    from typing import NamedTuple
+
+    from pedagogy_lib.core.checks import replaced_fields
+
+    class Pair(NamedTuple):
+        a: int
+        b: int
+
+    assert replaced_fields(Pair(1, 2), {"b": 5}) == {"a": 1, "b": 5}
+    with pytest.raises(ValueError, match=r"Pair has no field\(s\) \['c'\]; its fields are \('a', 'b'\)"):
+        replaced_fields(Pair(1, 2), {"c": 3})
+
+
+def test_containers_validated_when_built_refuse_an_unknown_field_in_replace():
+    from pedagogy_lib.graphical.tree import make_pairwise_tree
+    tree = make_pairwise_tree([-1, 0], np.ones((2, 2)), np.ones((2, 2, 2)))
+    with pytest.raises(ValueError, match="PairwiseTree has no field"):
+        tree._replace(potentials=None)

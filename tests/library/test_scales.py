@@ -1642,7 +1642,7 @@ NOT_SWEPT = {
              "wire.encode"),
     **_group(CONSTRUCTOR, "core", "jit.compile_for jit.njit jit.njit_ieee jit.njit_inline"),
     **_group(VALIDATION, "core", "checks.as_array checks.as_scalar checks.check_backend checks.check_buffer "
-             "checks.check_callable checks.check_choice checks.check_emission_table checks.check_finite checks.check_int "
+             "checks.check_callable checks.replaced_fields checks.check_choice checks.check_emission_table checks.check_finite checks.check_int "
              "checks.check_labels checks.check_moments checks.check_positive checks.check_prob_rows "
              "checks.check_prob_vector checks.check_psd checks.check_rng checks.check_shape checks.check_spd "
              "checks.check_stochastic_matrix checks.check_symmetric checks.positive_scalar checks.spd_tolerance "
