@@ -1357,10 +1357,11 @@ def case_generic_gaussian_near_noiseless(s, rng):
     lgssm filter, not the generic one): after the first observation the filter's posterior is exact along
     C, a prior singular to working precision, which the Gaussian blocks refused as "Sigma_x is not
     positive definite" from 1e-20 down. The log evidence against the recursions in 400 digits; the
-    smoother against the Kalman smoother down to 1e-16, and below that right or refused naming Sigma_y_x
-    (its backward conditionals then round to variances of -1e-33 around true ones of 1e-40; where that
-    starts, between 1e-20 and 1e-16, depends on the BLAS code path, and the refusal's reason is still wrong:
-    an open finding of the scale issue)."""
+    smoother against the Kalman smoother at every noise level: the covariance update used to round the
+    filter's covariance to variances of -1e-17 around true ones of 1e-40, and the backward step refused its
+    backward conditional naming Sigma_y_x from 1e-18 or 1e-20 down, depending on the BLAS code path; the
+    update now returns the nearest semidefinite matrix (tests/recursions/test_gaussian_smoother_tiny_noise.py
+    holds it to a 300-digit RTS smoother)."""
     from pedagogy_lib.lgssm import LGSSMParams, kalman_smoother
     from pedagogy_lib.recursions import generic as G
     t = min(s, 1.0)
@@ -1371,11 +1372,7 @@ def case_generic_gaussian_near_noiseless(s, rng):
                          np.array([[t]]))
     filt = quiet(G.forward_filter, G.GAUSSIAN, chain)
     close(filt.log_evidence, _kalman_mp(params, y), rtol=1e-12, atol=1e-12, what=f"log evidence, noise {t:.0e}")
-    try:
-        smooth = quiet(G.backward_smoother, G.GAUSSIAN, filt.filtered, chain.transitions)
-    except ValueError as exc:
-        assert t < 1e-16 and "Sigma_y_x" in str(exc), f"noise {t:.0e}: {exc}"
-        return
+    smooth = quiet(G.backward_smoother, G.GAUSSIAN, filt.filtered, chain.transitions)
     ks = kalman_smoother(params, y)
     close(np.array([g.mu for g in smooth.smoothed]), ks.mu_smooth, rtol=1e-9, atol=1e-12, what="smoothed means")
 
