@@ -435,8 +435,23 @@ def _q(params, chol, stats):
 # M step
 # ---------------------------------------------------------------------------------------------
 
-def _floor(Sigma, reg_covar):
-    """Raise covariance eigenvalues below ``reg_covar`` to it; warn if any was raised."""
+#: The floor is "large against the data" when it is at least this fraction of the data's smallest variance:
+#: then it binds on states that are not collapsing, and its warning says so (issue 69).
+FLOOR_DATA_RATIO = 1e-3
+
+
+def _data_spread(N_k, mu, scatter):
+    """The data's smallest variance (smallest eigenvalue of their covariance) from the M step's statistics:
+    the law of total covariance, within plus between states."""
+    N = float(np.sum(N_k))
+    d = mu - N_k @ mu / N
+    total = (np.sum(scatter, axis=0) + (N_k[:, None] * d).T @ d) / N
+    return float(np.linalg.eigvalsh(symmetrize(total))[0])
+
+
+def _floor(Sigma, reg_covar, data_var):
+    """Raise covariance eigenvalues below ``reg_covar`` to it; warn if any was raised, saying whether the
+    floor is large against the data (``data_var()``, computed only then) or a state is collapsing."""
     lam = np.linalg.eigvalsh(Sigma)
     low = lam[:, 0] < reg_covar
     if not low.any():
@@ -445,10 +460,17 @@ def _floor(Sigma, reg_covar):
     for k in np.flatnonzero(low):
         lam_k, V = np.linalg.eigh(Sigma[k])
         Sigma[k] = symmetrize((V * np.maximum(lam_k, reg_covar)) @ V.T)
-    warnings.warn(f"covariance floor reg_covar = {reg_covar:.3g} bound for state(s) {np.flatnonzero(low).tolist()} "
-                  f"(smallest eigenvalue {float(lam[:, 0].min()):.3g}): a state is collapsing onto a point or "
-                  "subspace, where the likelihood is unbounded. Its covariance was floored, so this M step is not "
-                  "exact EM.", CovarianceFloorWarning, stacklevel=4)
+    which, smallest, v = np.flatnonzero(low).tolist(), float(lam[:, 0].min()), data_var()
+    if v > 0.0 and reg_covar >= FLOOR_DATA_RATIO * v:
+        why = (f"because the floor is not small against the data: reg_covar is absolute, in the units of y squared, "
+               f"and the data's own smallest variance is {v:.3g} (ratio {reg_covar / v:.3g}, at least "
+               f"{FLOOR_DATA_RATIO:g}), so it binds on states that are not collapsing. Rescale y or pass a reg_covar "
+               f"scaled with the data (e.g. 1e-6 * {v:.3g}). This M step is not exact EM.")
+    else:
+        why = (f"against the data's smallest variance {v:.3g}: a state is collapsing onto a point or subspace, where "
+               "the likelihood is unbounded. Its covariance was floored, so this M step is not exact EM.")
+    warnings.warn(f"covariance floor reg_covar = {reg_covar:.3g} bound for state(s) {which} (smallest eigenvalue "
+                  f"{smallest:.3g}) {why}", CovarianceFloorWarning, stacklevel=4)
     return Sigma
 
 
@@ -480,7 +502,7 @@ def _m_step(stats, reg_covar, old):
             mu[empty] = old.mu[empty] if old is not None else a[empty]
             Sigma[empty] = old.Sigma[empty] if old is not None else np.eye(D) * max(reg_covar, 1.0)
         if reg_covar > 0.0:
-            Sigma = _floor(Sigma, reg_covar)
+            Sigma = _floor(Sigma, reg_covar, lambda: _data_spread(stats.N_k, mu, scatter))
         try:
             chol = np.linalg.cholesky(Sigma)
         except np.linalg.LinAlgError:
@@ -787,6 +809,9 @@ def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator |
         wins. Must be 1 when ``init`` is given.
     reg_covar : float
         Floor on every covariance eigenvalue (Gaussian), acting only when it binds (with a warning).
+        It is absolute, in the units of ``y`` squared, so not scale-equivariant: with ``y`` in small
+        units (a smallest data variance below ``1000 * reg_covar``) it binds on states that are not
+        collapsing, and the warning says so; pass it scaled with ``y`` squared for an equivariant fit.
     V : int, optional
         Number of symbols (categorical); default ``init.B.shape[0]`` or ``max(y) + 1``.
     backend : {"auto", "numba", "numpy"}

@@ -304,13 +304,45 @@ def _m_step(stats: GMMStats, covariance_type: str, reg_covar: float, old: GMMPar
             mu[empty] = a[empty]
             Sigma[empty] = np.eye(L) * max(reg_covar, 1.0)
     if reg_covar > 0.0:
-        Sigma = _floor(Sigma, covariance_type, reg_covar)
+        Sigma = _floor(Sigma, covariance_type, reg_covar, lambda: _data_spread(N_k, mu, scatter, covariance_type))
     chol = _chol_or_raise(Sigma, "M step")
     return GMMParams(pi, mu, Sigma), chol
 
 
-def _floor(Sigma, covariance_type, reg_covar):
-    """Raise every eigenvalue below ``reg_covar`` to it (variances for ``"diag"``); warn if any was raised."""
+#: The floor is "large against the data" when it is at least this fraction of the data's smallest variance:
+#: then it binds on components that are not collapsing, and its warning says so (issue 69).
+FLOOR_DATA_RATIO = 1e-3
+
+
+def _data_spread(N_k, mu, scatter, covariance_type):
+    """The data's smallest variance (smallest eigenvalue of their covariance; smallest column variance for
+    ``"diag"``), from the M step's statistics: the law of total covariance, within plus between components."""
+    N = float(np.sum(N_k))
+    m = N_k @ mu / N
+    d = mu - m
+    total = (np.sum(scatter, axis=0) + (N_k[:, None] * d).T @ d) / N
+    if covariance_type == "diag":
+        return float(np.min(np.diag(total)))
+    return float(np.linalg.eigvalsh(symmetrize(total))[0])
+
+
+def _floor_reason(reg_covar: float, smallest: float, data_var: float, what: str) -> str:
+    """The one sentence a covariance-floor warning gives for why the floor bound."""
+    if data_var > 0.0 and reg_covar >= FLOOR_DATA_RATIO * data_var:
+        return (f"covariance floor reg_covar = {reg_covar:.3g} bound for {what} (smallest eigenvalue {smallest:.3g}) "
+                f"because the floor is not small against the data: reg_covar is absolute, in the units of y squared, "
+                f"and the data's own smallest variance is {data_var:.3g} (ratio {reg_covar / data_var:.3g}, at least "
+                f"{FLOOR_DATA_RATIO:g}), so it binds on components that are not collapsing. Rescale y or pass a "
+                f"reg_covar scaled with the data (e.g. 1e-6 * {data_var:.3g}). This M step is not exact EM.")
+    return (f"covariance floor reg_covar = {reg_covar:.3g} bound for {what} (smallest eigenvalue {smallest:.3g}, "
+            f"against the data's smallest variance {data_var:.3g}): the component is collapsing onto a point or "
+            "subspace, where the likelihood is unbounded. Its covariance was floored, so this M step is not exact EM.")
+
+
+def _floor(Sigma, covariance_type, reg_covar, data_var):
+    """Raise every eigenvalue below ``reg_covar`` to it (variances for ``"diag"``); warn if any was raised,
+    saying whether the floor is large against the data (``data_var()``, computed only then) or a component
+    is collapsing."""
     K, L, _ = Sigma.shape
     if covariance_type == "diag":
         var = np.diagonal(Sigma, axis1=1, axis2=2)
@@ -332,10 +364,7 @@ def _floor(Sigma, covariance_type, reg_covar):
             lam_k, V = np.linalg.eigh(Sigma[k])
             Sigma[k] = symmetrize((V * np.maximum(lam_k, reg_covar)) @ V.T)
     which = "the tied covariance" if covariance_type == "tied" else f"component(s) {bound.tolist()}"
-    warnings.warn(f"covariance floor reg_covar = {reg_covar:.3g} bound for {which} (smallest eigenvalue "
-                  f"{smallest:.3g}): the component is collapsing onto a point or subspace, where the likelihood "
-                  "is unbounded. Its covariance was floored, so this M step is not exact EM.",
-                  CovarianceFloorWarning, stacklevel=4)
+    warnings.warn(_floor_reason(reg_covar, smallest, data_var(), which), CovarianceFloorWarning, stacklevel=4)
     return Sigma
 
 
@@ -729,6 +758,10 @@ def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generato
         Floor on every covariance eigenvalue (variance for ``"diag"``), in the units of ``y``
         squared; 0 disables it. Unlike scikit-learn's ``reg_covar``, which is *added* to every
         diagonal at every step, this one acts only when it binds, with a :class:`CovarianceFloorWarning`.
+        Being absolute, it is not scale-equivariant: with ``y`` in small units (a smallest data variance
+        below ``1000 * reg_covar``) it binds on components that are not collapsing, and the warning says
+        so; pass ``reg_covar`` scaled with ``y`` squared to make the fit equivariant (``y -> s y`` then
+        gives ``mu -> s mu``, ``Sigma -> s^2 Sigma`` and the same ``pi``).
     n_restarts : int
         Independent k-means++ initializations (children of ``rng``); the fit with the largest final
         log likelihood is returned. Must be 1 when ``init`` is a GMMParams.
