@@ -12,7 +12,8 @@
 
 This file holds the command dispatch, the environments and the test orchestration. ``book``,
 ``test``, ``pdf`` and ``editions`` create the virtual environment ``.venv`` from the requirements files
-the first time and reuse it afterwards (it is refreshed only when a requirements file changes);
+the first time (installed with uv, or pip where uv cannot be used) and reuse it afterwards (it is
+refreshed only when a requirements file changes);
 ``bench`` uses environments of its own
 (``.venv-bench`` with JAX and dynamax, ``.venv-bench-particles`` for the particles peer, which
 requires NumPy < 2), never ``.venv``. The PDF printer is tools/print_book_pdf.py.
@@ -195,9 +196,42 @@ def ensure_env(requirement_file: str, venv_dir: Path = VENV, inputs: list[str] |
     for old in venv_dir.glob(f".stamp-{requirement_file}-*"):
         old.unlink()
     pip = [py, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    if run(pip + ["--upgrade", "pip"]) != 0 or run(pip + ["-r", requirement_file]) != 0:
-        sys.exit(f"installing {requirement_file} failed; see the pip output above.")
+    if not install_with_uv(py, requirement_file):
+        say("installing with pip instead")
+        if run(pip + ["--upgrade", "pip"]) != 0 or run(pip + ["-r", requirement_file]) != 0:
+            sys.exit(f"installing {requirement_file} failed; see the pip output above.")
     stamp.touch()
+
+
+#: The installer the environments are filled with: uv resolves and installs the same packages as pip
+#: (checked by comparing the two environments' package lists) in about 15 s instead of about 4 minutes
+#: on a fresh clone; pip remains the fallback wherever uv has no wheel or fails.
+UV = "uv==0.13.9"
+#: pip's settings (its configuration files and PIP_* variables, which uv does not read) and uv's names for
+#: them: the machine's package indexes, local wheel folders and constraints.
+PIP_TO_UV = {"index-url": "UV_DEFAULT_INDEX", "extra-index-url": "UV_EXTRA_INDEX_URL",
+             "find-links": "UV_FIND_LINKS", "constraint": "UV_CONSTRAINT"}
+
+
+def uv_environment(pip_config: str, base: dict) -> dict:
+    """``base`` with pip's settings, as ``pip config list`` prints them (``scope.key='value'`` lines, later
+    lines winning), under uv's names, and pip's rule for several indexes: the best version from any of them."""
+    env = dict(base, UV_INDEX_STRATEGY="unsafe-best-match")
+    for line in pip_config.splitlines():
+        key, sep, value = line.partition("=")
+        name = key.rsplit(".", 1)[-1].strip()
+        if sep and name in PIP_TO_UV:
+            env[PIP_TO_UV[name]] = value.strip().strip("'\"")
+    return env
+
+
+def install_with_uv(py: Path, requirement_file: str) -> bool:
+    """Install ``requirement_file`` into the environment of ``py`` with uv; False when that could not be done."""
+    if run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q", UV]) != 0:
+        return False
+    config = subprocess.run([str(py), "-m", "pip", "config", "list"], capture_output=True, text=True, cwd=ROOT)
+    env = uv_environment(config.stdout, os.environ)
+    return run([py, "-m", "uv", "pip", "install", "-q", "--python", py, "-r", requirement_file], env=env) == 0
 
 
 def child_env() -> dict:

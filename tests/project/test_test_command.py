@@ -273,3 +273,33 @@ def test_no_two_test_modules_share_a_name_outside_packages():
             continue
         seen.setdefault(path.name, []).append(path.parent.relative_to(ROOT).as_posix())
     assert not {k: v for k, v in seen.items() if len(v) > 1}
+
+
+def test_uv_is_given_pips_indexes_wheel_folders_and_constraints_and_pips_rule_for_several_indexes():
+    printed = ("global.constraint='/etc/pip/constraints.txt'\n"
+               "global.extra-index-url='file:///a/simple file:///b/simple'\n"
+               "global.find-links='/opt/wheels'\n"
+               "global.cert='/etc/ssl/certs/ca.crt'\n"
+               ":env:.find-links='/srv/wheels'\n"            # a PIP_* variable, printed last, wins
+               "user.index-url=\"https://mirror.example/simple\"\n")
+    env = tasks.uv_environment(printed, {"PATH": "/bin"})
+    assert env == {"PATH": "/bin", "UV_INDEX_STRATEGY": "unsafe-best-match",
+                   "UV_CONSTRAINT": "/etc/pip/constraints.txt",
+                   "UV_EXTRA_INDEX_URL": "file:///a/simple file:///b/simple",
+                   "UV_FIND_LINKS": "/srv/wheels", "UV_DEFAULT_INDEX": "https://mirror.example/simple"}
+    assert tasks.uv_environment("", {})["UV_INDEX_STRATEGY"] == "unsafe-best-match"
+
+
+def test_a_failed_uv_install_falls_back_to_pip(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(tasks, "run", lambda cmd, env=None, log=None: calls.append([str(c) for c in cmd]) or
+                        (1 if "uv" in [str(c) for c in cmd] else 0))
+    monkeypatch.setattr(tasks.venv.EnvBuilder, "create", lambda self, d: None)
+    monkeypatch.setattr(tasks.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, "", ""))
+    py = tasks.python_in(tmp_path)
+    py.parent.mkdir(parents=True)
+    py.touch()
+    tasks.ensure_env("requirements.txt", tmp_path)
+    assert any("uv" in c for c in calls)                      # uv was tried first ...
+    assert calls[-1][-2:] == ["-r", "requirements.txt"] and "pip" in calls[-1] and "uv" not in calls[-1]
+    assert list(tmp_path.glob(".stamp-requirements.txt-*"))   # ... and pip finished the job
