@@ -26,6 +26,7 @@ The refusals at the edge of a range (a zero vector, ``log_v2 = 1500``, an empty 
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import sys
@@ -1546,6 +1547,123 @@ def case_logs_of_peaked_quantities(s, rng):
           [float(mp.fsum(mp.mpf(u) * mp.mpf(float(h)) - mp.log1p(mp.exp(mp.mpf(float(h)))) for u, h in zip(r, n)))
            for r, n in zip(yv, nat)], rtol=1e-12, atol=1e-9, what="log p(y | x)")
 
+
+@functools.lru_cache(maxsize=64)
+def _quad_real_line(prior, a, b):
+    """``int exp(-E(v)) dv`` over the real line in 30 digits (cached: a quadrature per prior and parameters)."""
+    import mpmath as mp
+    E = {"laplace": lambda v: a * abs(v), "logcosh": lambda v: a / b * mp.log(mp.cosh(b * v)),
+         "cauchy": lambda v: mp.log(b * b + v * v), "gaussian": lambda v: a * v * v / 2,
+         "super": lambda v: v * v / 2 + mp.log(mp.cosh(v))}[prior]
+    with mp.workdps(30):
+        return mp.quad(lambda v: mp.exp(-E(v)), [-mp.inf, 0, mp.inf])
+
+
+@case("deepgen.ica.log_prior", "deepgen.ica.prior_score", "nn.infomax.log_dpsi")
+def case_ica_source_priors(s, rng):
+    """The four source priors of Section 9.1 at sources ``x = s u`` (1e-150 to 1e150; ``x^2`` is formed), in
+    50-digit mpmath from their definitions: the logistic density ``psi(x)(1 - psi(x))`` and its score
+    ``1 - 2 psi(x)``; the standard normal; the sub-Gaussian pair of normals at +-1 (``e^{-x^2/2} cosh x``
+    over ``sqrt(2 pi) e^{1/2}``); the super-Gaussian ``e^{-x^2/2} / cosh x`` over its integral by quadrature.
+    The logistic score was ``1 - 2 psi(x)`` in float64, exactly 0 below ``|x|`` of 1e-17 (true ``-x/2``)."""
+    import mpmath as mp
+
+    from pedagogy_lib.deepgen import ica
+    from pedagogy_lib.nn.infomax import log_dpsi
+    x = np.concatenate([rng.uniform(0.2, 3.0, 3), -rng.uniform(0.2, 3.0, 3)]) * s
+    with mp.workdps(50):
+        z_super = _quad_real_line("super", 0.0, 0.0)
+        X = [mp.mpf(float(v)) for v in x]
+        sig = [1 / (1 + mp.exp(-v)) for v in X]
+        logs = {"logistic": [mp.log(p) + mp.log(1 - p) if abs(v) < 1e4 else -abs(v) for p, v in zip(sig, X)],
+                "gaussian": [-v * v / 2 - mp.log(2 * mp.pi) / 2 for v in X],
+                "sub": [-v * v / 2 + mp.log(mp.cosh(v)) - mp.log(2 * mp.pi) / 2 - mp.mpf(1) / 2 if abs(v) < 1e4
+                        else -v * v / 2 + abs(v) - mp.log(2) - mp.log(2 * mp.pi) / 2 - mp.mpf(1) / 2 for v in X],
+                "super": [-v * v / 2 - mp.log(mp.cosh(v)) - mp.log(z_super) if abs(v) < 1e4
+                          else -v * v / 2 - abs(v) + mp.log(2) - mp.log(z_super) for v in X]}
+        scores = {"logistic": [-mp.tanh(v / 2) for v in X], "gaussian": [-v for v in X],
+                  "sub": [-v + mp.tanh(v) for v in X], "super": [-v - mp.tanh(v) for v in X]}
+        logs = {k: np.array([float(v) for v in vs]) for k, vs in logs.items()}
+        scores = {k: np.array([float(v) for v in vs]) for k, vs in scores.items()}
+    for prior in ("logistic", "gaussian", "sub", "super"):
+        close(quiet(ica.log_prior, x, prior), logs[prior], rtol=1e-13, atol=1e-14, what=f"log prior {prior}")
+        # -x + tanh x cancels to -x^3/3 near 0: there float64 resolves the score to rounding of |x|
+        close(quiet(ica.prior_score, x, prior), scores[prior], rtol=1e-13, atol=4e-16 * float(np.max(np.abs(x))),
+              what=f"score {prior}")
+    close(quiet(log_dpsi, x), logs["logistic"], rtol=1e-13, atol=1e-14, what="log psi'")
+
+
+@case("factor.sparse_coding.log_Z_prior", "factor.sparse_coding.prior_logpdf", "factor.sparse_coding.prior_energy",
+      "factor.sparse_coding.log_Z_joint")
+def case_sparse_coding_prior_normalizers(s, rng):
+    """Each sparse-coding prior with its width times ``s`` (rates ``alpha / s``, scale ``beta s``; Gaussian
+    precision ``alpha / s^2``) and the codes times ``s``: ``log Z`` against ``s`` times an mpmath quadrature of
+    ``e^{-E(s u)}`` over the real line, written from Eq. 2.29's energies (Laplace ``alpha |x|``, log-cosh
+    ``(alpha / beta) log cosh(beta x)``, Cauchy ``log(beta^2 + x^2)``, Gaussian ``alpha x^2 / 2``); the log
+    density then shifts by ``-K log s`` and the energy not at all."""
+    import mpmath as mp
+
+    from pedagogy_lib.factor import sparse_coding as sc
+    K = 2
+    a, b = rng.uniform(0.5, 2.0), rng.uniform(0.5, 2.0)
+    u = rng.normal(size=(3, K))
+    C, lam = rng.normal(size=(3, K)), rng.uniform(0.5, 2.0)
+    E1 = {"laplace": lambda v: a * abs(v), "logcosh": lambda v: a / b * mp.log(mp.cosh(b * v)),
+          "cauchy": lambda v: mp.log(b * b + v * v), "gaussian": lambda v: a * v * v / 2}
+    args = {"laplace": (a / s, b / s), "logcosh": (a / s, b / s), "cauchy": (None, b * s),
+            "gaussian": (a / (s * s), None)}
+    for prior, (alpha, beta) in args.items():
+        model = quiet(sc.make_model, C, lam, alpha=alpha, beta=beta, prior=prior)
+        # x = s v: E at width s of s v is E at width 1 of v (Cauchy: plus 2 log s), so Z(s) = s Z(1) (Cauchy: / s^2)
+        with mp.workdps(30):
+            Z1 = _quad_real_line(prior, a, b)
+            extra = 2 * mp.log(mp.mpf(s)) if prior == "cauchy" else 0
+            logZ = float(K * (mp.log(Z1) + mp.log(mp.mpf(s)) - extra))
+            E_u = np.array([float(sum(E1[prior](mp.mpf(float(v))) for v in row) + K * extra) for row in u])
+        close(quiet(sc.log_Z_prior, model), logZ, rtol=1e-12, atol=1e-10, what=f"log Z, {prior}")
+        close(quiet(sc.prior_energy, u * s, model), E_u, rtol=1e-12, atol=1e-10, what=f"energy, {prior}")
+        close(quiet(sc.prior_logpdf, u * s, model), -E_u - logZ, rtol=1e-12, atol=1e-10, what=f"log density, {prior}")
+        close(quiet(sc.log_Z_joint, model), logZ + 1.5 * np.log(2 * np.pi / lam), rtol=1e-12, atol=1e-10,
+              what=f"log Z_joint, {prior}")
+
+
+@case("hmm.inference.log_alpha")
+def case_hmm_log_alpha(s, rng):
+    """``log alpha_t(k) = log p(x_t = k, y_{1:t})`` (Eq. 2.42) of a 3-state chain with an initial probability
+    ``min(s, 0.3)`` (to 1e-150), a state unreachable at the first step, and emission log likelihoods offset
+    by ``400 log10 s`` per step (to +-60000 nats), against enumeration of every path in 60-digit mpmath."""
+    import itertools
+
+    import mpmath as mp
+
+    from pedagogy_lib.hmm import hmm_filter
+    from pedagogy_lib.hmm.inference import log_alpha
+    e = np.log10(s)
+    t = min(s, 0.3)
+    pi = np.array([1.0 - t, t, 0.0])
+    A = np.array([[0.8, 0.1, 0.3], [0.15, 0.6, 0.3], [0.05, 0.3, 0.4]])
+    T = 4
+    ll = rng.normal(size=(T, 3)) * 3.0 + 400.0 * e
+    f = quiet(hmm_filter, pi, A, ll, backend="numpy")
+    got = quiet(log_alpha, f.filtered, f.log_c)
+    with mp.workdps(60):
+        ref = np.empty((T, 3))
+        for step in range(T):
+            for k in range(3):
+                tot = mp.mpf(0)
+                for path in itertools.product(range(3), repeat=step):
+                    xs = (*path, k)
+                    p = mp.mpf(float(pi[xs[0]])) * mp.exp(mp.mpf(float(ll[0, xs[0]])))
+                    for r in range(1, step + 1):
+                        p *= mp.mpf(float(A[xs[r], xs[r - 1]])) * mp.exp(mp.mpf(float(ll[r, xs[r]])))
+                    tot += p
+                ref[step, k] = float(mp.log(tot)) if tot > 0 else -np.inf
+    assert np.isneginf(got[0, 2]) and np.isneginf(ref[0, 2]), "state 2 is unreachable at the first step"
+    ok = np.isfinite(ref)
+    assert np.array_equal(np.isfinite(got), ok), f"finite entries differ: {got}"
+    close(got[ok], ref[ok], rtol=1e-13, atol=1e-9, what="log alpha")
+
+
 # ================================================================================ the sweep
 def _run(name, e, seed):
     fn, _, _ = CASES[name]
@@ -1667,7 +1785,7 @@ NOT_SWEPT = {
     **_group(CONSTRUCTOR, "hmm", "em.hmm_em_model"),
     **_group(NO_SCALED_INPUT, "hmm", "inference.from_row_stochastic inference.to_row_stochastic"),
     **_group(NO_CASE_YET, "hmm", "em.hmm_expected_log_joint em.hmm_m_step "
-             "em.hmm_suff_stats inference.log_alpha"),
+             "em.hmm_suff_stats"),
     **_group(NO_CASE_YET, "recursions", "generic.categorical_log_lik generic.particle_backward_matrix"),
     **_group(FIT, "recursions", "generic.particle_chain"),
     **_group(FIT, "smc", "particle.backward_simulation resampling.resample resampling.resample_from_uniforms"),
@@ -1705,9 +1823,9 @@ NOT_SWEPT = {
     **_group(VALIDATION, "factor", "sparse_coding.revalidate_model"),
     **_group(DERIVATIVE, "factor", "sparse_coding.energy_gradient sparse_coding.energy_hessian "
              "sparse_coding.prior_energy_derivatives"),
-    **_group(NO_CASE_YET, "factor", "em.pca sparse_coding.joint_energy sparse_coding.log_Z_joint "
-             "sparse_coding.log_Z_prior sparse_coding.log_marginal_quadrature sparse_coding.posterior_energy "
-             "sparse_coding.prior_energy sparse_coding.prior_logpdf sparse_coding.soft_threshold "
+    **_group(NO_CASE_YET, "factor", "em.pca sparse_coding.joint_energy "
+             "sparse_coding.log_marginal_quadrature sparse_coding.posterior_energy "
+             "sparse_coding.soft_threshold "
              "sparse_coding_em.expected_abs sparse_coding_em.free_energy"),
     # ---- samplers, vi
     **_group(FIT, "samplers", "conjugate.gibbs_normal_gamma conjugate.gibbs_normal_gamma_init "
@@ -1735,7 +1853,7 @@ NOT_SWEPT = {
              "gumbel.discrete_elbo gumbel.discrete_loss_and_grad vae.elbo_terms vae.loss_and_grad"),
     **_group(NO_CASE_YET, "deepgen", "estimators.expo_gradient estimators.optimal_baseline estimators.shared_mean_gradient "
              "estimators.shared_mean_variances gumbel.soft_categorical_jacobian gumbel.gumbel_max "
-             "ica.gaussian_model_covariance ica.log_prior ica.prior_score ica.whitening_matrix nice.log_det_jacobian "
+             "ica.gaussian_model_covariance ica.whitening_matrix nice.log_det_jacobian "
              "nice.log_likelihood vae.jre_terms vae.reconstruction"),
     **_group(DERIVATIVE, "deepgen", "ica.log_likelihood_gradient ica.natural_gradient nice.nll_and_grads"),
     **_group(FIT, "deepgen", "gumbel.fit_discrete_vae gumbel.sample_gumbel ica.extended_infomax ica.fit_ica nice.fit_nice "
@@ -1752,7 +1870,7 @@ NOT_SWEPT = {
     **_group(DERIVATIVE, "nn", "infomax.gradient infomax.natural_gradient mi_clustering.mi_gradient rnn.rnn_bptt"),
     **_group(FIT, "nn", "infomax.infomax infomax.sample_sources mi_clustering.fit_mi_clustering"),
     **_group(NO_CASE_YET, "nn", "infomax.fixed_point_residual infomax.fixed_point_rhs "
-             "infomax.log_dpsi infomax.objective mi_clustering.cluster_probs "
+             "infomax.objective mi_clustering.cluster_probs "
              "mi_clustering.mi_objective"),
     # ---- harmonium, contrastive, diffusion
     **_group(FIT, "harmonium", "ais.ais_log_partition dbn.dbn_sample dbn.greedy_fit exact.train_exact gibbs.cd_epoch "
