@@ -1664,6 +1664,51 @@ def case_hmm_log_alpha(s, rng):
     close(got[ok], ref[ok], rtol=1e-13, atol=1e-9, what="log alpha")
 
 
+
+@case("diffusion.sampling.gmm_log_density", "diffusion.sampling.gmm_force", "diffusion.sampling.gmm_m_hat")
+def case_diffusion_gmm_noised(s, rng):
+    """Mixture data noised to a level ``l``: component ``k`` gives ``x_l ~ N(a mu_k, a^2 Sigma_k + v_l^2 I)``
+    with ``a = v_l rho_l`` (Eq. 8.36). A weight ``min(s, 0.3)`` (to 1e-150) and query points ``1 + 30 |log10 s|``
+    times farther out (log densities to -1e7, one component's responsibility far below the other's): the log
+    density, the force (responsibility-weighted ``S_k^{-1}(a mu_k - x)``) and the optimal denoiser
+    (``mu_k + a Sigma_k S_k^{-1}(x - a mu_k)`` averaged) against 2 x 2 algebra in 60-digit mpmath."""
+    import mpmath as mp
+
+    from pedagogy_lib.diffusion import ddpm_schedule
+    from pedagogy_lib.diffusion.sampling import gmm_force, gmm_log_density, gmm_m_hat
+    from pedagogy_lib.mixture import GMMParams
+    t = min(s, 0.3)
+    mu = np.array([[1.5, -0.5], [-1.0, 2.0]])
+    Sig = np.array([[[0.5, 0.2], [0.2, 0.4]], [[0.3, -0.1], [-0.1, 0.6]]])
+    gmm = GMMParams(np.array([1.0 - t, t]), mu, Sig)
+    sched = ddpm_schedule(np.linspace(1e-3, 0.2, 6))
+    l = int(rng.integers(1, 6))
+    x = rng.normal(size=(3, 2)) * (1.0 + 30.0 * abs(np.log10(s)))
+    with mp.workdps(60):
+        a, v2 = mp.mpf(float(sched.v[l])) * mp.mpf(float(sched.rho[l])), mp.mpf(float(sched.v[l])) ** 2
+        pis = [mp.mpf(float(p)) for p in gmm.pi]
+        M = [mp.matrix(m.tolist()) for m in mu]
+        Sk = [mp.matrix(S.tolist()) for S in Sig]
+        S = [a * a * Sk[k] + v2 * mp.eye(2) for k in range(2)]
+        logd, force, mhat = [], [], []
+        for row in x:
+            X = mp.matrix(row.tolist())
+            lj = [mp.log(pis[k]) - (((X - a * M[k]).T * S[k] ** -1 * (X - a * M[k]))[0]) / 2
+                  - mp.log(mp.det(S[k])) / 2 - mp.log(2 * mp.pi) for k in range(2)]
+            top = max(lj)
+            Z = mp.fsum(mp.exp(q - top) for q in lj)
+            r = [mp.exp(q - top) / Z for q in lj]
+            logd.append(float(top + mp.log(Z)))
+            f = sum((r[k] * (S[k] ** -1 * (a * M[k] - X)) for k in range(2)), mp.matrix(2, 1))
+            m = sum((r[k] * (M[k] + a * Sk[k] * S[k] ** -1 * (X - a * M[k])) for k in range(2)), mp.matrix(2, 1))
+            force.append([float(f[i]) for i in range(2)])
+            mhat.append([float(m[i]) for i in range(2)])
+    close(quiet(gmm_log_density, gmm, sched, l, x), logd, rtol=1e-12, atol=1e-9, what="log density")
+    force, mhat = np.array(force), np.array(mhat)
+    close(quiet(gmm_force, gmm, sched, l, x), force, rtol=1e-9, atol=1e-12 * np.max(np.abs(force)), what="force")
+    close(quiet(gmm_m_hat, gmm, sched, l, x), mhat, rtol=1e-9, atol=1e-12 * np.max(np.abs(mhat)), what="m_hat")
+
+
 # ================================================================================ the sweep
 def _run(name, e, seed):
     fn, _, _ = CASES[name]
@@ -1910,7 +1955,6 @@ NOT_SWEPT = {
     **_group(NO_CASE_YET, "diffusion", "forward.iterate_moments forward.noise_data "
              "losses.eps_from_force losses.force_from_eps losses.force_from_m_hat losses.m_hat_from_force "
              "losses.m_hat_from_mean losses.mean_from_m_hat losses.predict "
-             "sampling.gmm_force sampling.gmm_log_density sampling.gmm_m_hat "
              "sampling.m_hat_from_model sampling.mixture_force sampling.score_from_model"),
 }
 
