@@ -47,6 +47,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ..core.checks import as_array, check_backend, check_buffer, check_choice, check_int, check_spd, replaced_fields
+from ..core.jit import choose
 from . import kernels
 from .lorenz import cycle_adjoint_numpy, cycle_forward_numpy, cycle_jacobian, integrate
 from .model import DAModel, check_model, check_observations, check_truth, make_result
@@ -107,13 +108,72 @@ def weak_cost_grad_numpy(flow, X, mu1, B_inv, Q_inv, y, C, c, R_inv):
 
 def _prepare(model, y, truth, backend, *, weak: bool):
     """The per-call checks of a public function: the model was validated when built, and what the cost
-    needs from it (inverse covariances, storages) was derived once and kept with it (:func:`_window`)."""
+    needs from it (inverse covariances, storages) was derived once and kept with it (:func:`_window`).
+    ``backend`` comes back checked, ``"auto"`` still undecided (:func:`_decide`)."""
     model, (n, m) = check_model(model)
     y = check_observations(y, m)
     truth = check_truth(truth, y.shape[0], n)
-    backend = check_backend(backend)
+    backend = _checked(backend)
     w = _window(model)
     return model, y, truth, backend, w.B_inv, w.R_inv, (_model_error_precision(model) if weak else None)
+
+
+# ------------------------------------------------------------------------------------------------
+# backend="auto": one decision per public call, by the registry's estimate (core/costs.py)
+# ------------------------------------------------------------------------------------------------
+
+def _checked(backend) -> str:
+    """``backend`` checked, with ``"auto"`` kept for the call to decide at its sizes (``"numpy"`` without numba)."""
+    resolved = check_backend(backend)
+    return "auto" if backend == "auto" and resolved == "numba" else resolved
+
+
+def _sizes(model, T: int, evaluations: int = 1) -> dict:
+    """The sizes the registered estimates of the 4DVar costs take, for windows of ``T`` observations: the RK4
+    steps of a window, the state and output dimensions, and the evaluations of the cost the call may make."""
+    d = model.dynamics
+    return dict(steps=(T - 1) * d.n_steps, n=d.n, T=T, m=model.C.shape[0], evaluations=evaluations)
+
+
+def _weak_sizes(model, T: int, evaluations: int = 1) -> dict:
+    """The sizes of the registered estimate of the weak-constraint cost: the RK4 steps of one cycle (the twin runs
+    the ``T - 1`` model-error terms together), the dimensions, ``T`` and the evaluations."""
+    d = model.dynamics
+    return dict(n_steps=d.n_steps, n=d.n, T=T, m=model.C.shape[0], evaluations=evaluations)
+
+
+#: The kernels the rule of ``backend="auto"`` asks about (their registry entries), taken once at import: the
+#: strong-constraint misfit by storage, the weak-constraint cost, and the tangent-linear cycle of the Hessians.
+_MISFIT_KERNELS = {"selection": kernels.strong_misfit_grad_selection, "dense": kernels.strong_misfit_grad}
+_WEAK_KERNEL = kernels.weak_cost_grad
+_TANGENT_KERNEL = kernels.cycle_tlm
+
+
+def _misfit_kernel(model, obs_storage=None):
+    """The strong-constraint kernel the compiled path calls first for this storage (by default the storage
+    :func:`strong_problem` would choose for ``model``): the rule asks about the kernel that will run."""
+    if obs_storage is None:
+        obs_storage = "selection" if _window(model).can_select else "dense"
+    return _MISFIT_KERNELS[obs_storage]
+
+
+_chosen: set = set()          # kernels the rule has answered "numba" for in this process: compiled from then on
+
+
+def _decide(backend: str, kernel, sizes, *args) -> str:
+    """``backend`` with ``"auto"`` decided by the registry's rule (:func:`pedagogy_lib.core.jit.choose`) at the sizes
+    ``sizes(*args)`` (one of :func:`_sizes`, :func:`_weak_sizes`, :func:`_tangent_sizes`), which counts the twin's
+    estimated work: call it once per public call and pass the answer down. Once the rule says
+    ``"numba"`` for a kernel, the kernel is compiled and the answer kept (an optimizer's loop of cheap calls
+    then pays no rule at each call)."""
+    if backend != "auto":
+        return backend
+    if kernel in _chosen:
+        return "numba"
+    backend = choose(kernel, **sizes(*args))
+    if backend == "numba":
+        _chosen.add(kernel)
+    return backend
 
 
 class _Window(NamedTuple):
@@ -172,10 +232,11 @@ def _model_error_precision(model):
     return model.derive("fourdvar.Q_inv", ("Sigma_x",), make)
 
 
-def _strong_eval(problem, x1):
-    """``(J, grad, trajectory)``; with numba the trajectory is the window's work array (copy it to keep it)."""
+def _strong_eval(problem, x1, backend):
+    """``(J, grad, trajectory)`` on ``backend`` (decided: ``"numba"`` or ``"numpy"``); with numba the trajectory is
+    the window's work array (copy it to keep it)."""
     model, y = problem.model, problem.y
-    if problem.backend == "numpy":
+    if backend == "numpy":
         return strong_cost_grad_numpy(model.dynamics.flow, x1, model.mu1, problem.B_inv, y, model.C, model.c,
                                       problem.R_inv)
     traj, stages = problem.work
@@ -288,7 +349,7 @@ class StrongProblem(_StrongProblemFields):
                 work):
         model, (n, m) = check_model(model)
         y = check_observations(y, m)
-        backend = check_backend(backend)
+        backend = _checked(backend)
         w = _window(model)
         obs, background = _check_storage((obs_storage, background_storage), w)
         want = _problem(model, y, backend, (obs, background))
@@ -337,7 +398,7 @@ def _same(a, b) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-def strong_problem(model: DAModel, y, *, backend: str = "numba", storage=None) -> StrongProblem:
+def strong_problem(model: DAModel, y, *, backend: str = "auto", storage=None) -> StrongProblem:
     r"""Validate a strong-constraint window once and invert its covariances
     :math:`\boldsymbol\Sigma_1` and :math:`\boldsymbol\Sigma_{\hat y|\hat x}`.
 
@@ -352,6 +413,11 @@ def strong_problem(model: DAModel, y, *, backend: str = "numba", storage=None) -
     structure; every storage gives the same cost and gradient, to rounding. The ``"numpy"`` backend
     always uses the dense matrices. The inverses and the storages are kept with the model, so a
     second window of the same model inverts nothing.
+
+    ``backend`` is kept with the window: ``"numba"`` or ``"numpy"`` outright, or ``"auto"`` (the default),
+    which each :func:`strong_cost_grad` on the window decides for itself by the estimated work of one
+    evaluation (:func:`pedagogy_lib.core.jit.choose`): an optimizer's loop runs the twin until the twin's work
+    would pay for compiling, then the compiled cost.
     """
     model, y, _, backend, _, _, _ = _prepare(model, y, None, backend, weak=False)
     if storage is not None:
@@ -406,7 +472,7 @@ def _problem(model, y, backend, storage=None, shared_work=False):
                                         background_storage, selection, b_inv, w.flow, work)
 
 
-def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[float, np.ndarray]:
+def strong_cost_grad(model, x1, y=None, *, backend: str = "auto") -> tuple[float, np.ndarray]:
     r"""The strong-constraint cost :math:`J(\mathbf x_1)` and its gradient by the adjoint (one backward sweep).
 
     Parameters
@@ -418,7 +484,9 @@ def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[floa
         The initial state of the window (the control variable).
     y : array_like, shape (T, m), optional
         The window's observations.
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        The compiled cost or its NumPy twin; ``"auto"`` decides once per call by the twin's estimated work
+        (:func:`pedagogy_lib.core.jit.choose`).
 
     Returns
     -------
@@ -435,26 +503,32 @@ def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[floa
         if y is not None:
             raise ValueError("y comes from the StrongProblem; pass y to strong_problem, not here.")
         problem = model
+        backend = _decide(problem.backend, _misfit_kernel(problem.model, problem.obs_storage),
+                          _sizes, problem.model, problem.y.shape[0])
     else:
         if y is None:
             raise ValueError("y (T, m), the window's observations, is required with a DAModel.")
         model, (n, m) = check_model(model)
-        backend = check_backend(backend)
+        backend = _checked(backend)
         # the compiled path takes y of the right kind as it is: a NaN or inf in it makes J non-finite,
         # and the full check below names it then (as for x1)
-        if not (backend == "numba" and type(y) is np.ndarray and y.ndim == 2 and y.shape[1] == m and y.shape[0]
-                and y.dtype == np.float64 and y.flags.c_contiguous and y.flags.writeable):
+        clean_y = (type(y) is np.ndarray and y.ndim == 2 and y.shape[1] == m and y.shape[0] and y.dtype == np.float64
+                   and y.flags.c_contiguous and y.flags.writeable)
+        if not clean_y:
+            y = check_observations(y, m)
+        backend = _decide(backend, _misfit_kernel(model), _sizes, model, y.shape[0])
+        if clean_y and backend != "numba":
             y = check_observations(y, m)
         problem = _problem(model, y, backend, shared_work=True)
     n = problem.model.dynamics.n
     # the compiled path takes a clean x1 as it is (NumPy would warn about a NaN before the check named it);
     # another is copied, writeable, so that the kernels meet one array type (a read-only x1, such as a
     # model's own mu1, would make numba compile a second version of each)
-    clean = (problem.backend == "numba" and type(x1) is np.ndarray and x1.dtype == np.float64 and x1.shape == (n,)
+    clean = (backend == "numba" and type(x1) is np.ndarray and x1.dtype == np.float64 and x1.shape == (n,)
              and x1.flags.c_contiguous and x1.flags.writeable)
     if not clean:
         x1 = np.array(as_array(x1, "x1", shape=(n,), dims="(n,)"))
-    J, g, _ = _strong_eval(problem, x1)
+    J, g, _ = _strong_eval(problem, x1, backend)
     if not math.isfinite(J):
         # a NaN or inf in x1 makes the background term, and so J, non-finite (Sigma1 is positive
         # definite): the full check names x1 then, or y if the window's copy was edited in place; a
@@ -464,13 +538,15 @@ def strong_cost_grad(model, x1, y=None, *, backend: str = "numba") -> tuple[floa
     return float(J), g
 
 
-def weak_cost_grad(model: DAModel, X, y, *, backend: str = "numba") -> tuple[float, np.ndarray]:
+def weak_cost_grad(model: DAModel, X, y, *, backend: str = "auto") -> tuple[float, np.ndarray]:
     r"""The weak-constraint cost :math:`J(\mathbf x_{1:T})` and its gradient (adjoint of each model step).
 
-    ``X`` (T, n) is the trajectory; ``model.Sigma_x`` must be positive definite.
+    ``X`` (T, n) is the trajectory; ``model.Sigma_x`` must be positive definite. ``backend`` as in
+    :func:`strong_cost_grad`.
     """
     model, y, _, backend, B_inv, R_inv, Q_inv = _prepare(model, y, None, backend, weak=True)
     X = as_array(X, "X", shape=(y.shape[0], model.dynamics.n), dims="(T, n)")
+    backend = _decide(backend, _WEAK_KERNEL, _weak_sizes, model, y.shape[0])
     J, g = _weak_eval(model, X, y, B_inv, Q_inv, R_inv, backend)
     return float(J), g
 
@@ -486,27 +562,36 @@ def _propagators(model, x1, T, backend):
     return traj, Ms
 
 
-def strong_hessian(model: DAModel, x1, y, *, backend: str = "numba") -> np.ndarray:
+def _tangent_sizes(model, T: int) -> dict:
+    """The sizes of the registered estimate of ``cycle_tlm`` for the Jacobians of ``T - 1`` cycles (n rows each)."""
+    d = model.dynamics
+    return dict(steps=(T - 1) * d.n_steps, rows=d.n, n=d.n)
+
+
+def strong_hessian(model: DAModel, x1, y, *, backend: str = "auto") -> np.ndarray:
     r"""Gauss-Newton Hessian of the strong-constraint cost at ``x1``:
     :math:`\boldsymbol\Sigma_1^{-1} + \sum_t \mathbf G_t^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf G_t`,
-    :math:`\mathbf G_t = \mathbf C\mathbf M_{1\to t}` (exact for a linear model)."""
+    :math:`\mathbf G_t = \mathbf C\mathbf M_{1\to t}` (exact for a linear model). ``backend`` runs the
+    tangent-linear model (:func:`~pedagogy_lib.assimilation.lorenz.cycle_jacobian`); ``"auto"`` decides once."""
     model, y, _, backend, B_inv, R_inv, _ = _prepare(model, y, None, backend, weak=False)
     x1 = as_array(x1, "x1", shape=(model.dynamics.n,), dims="(n,)")
+    backend = _decide(backend, _TANGENT_KERNEL, _tangent_sizes, model, y.shape[0])
     _, Ms = _propagators(model, x1, y.shape[0], backend)
     G = model.C @ Ms                                  # (T, m, n)
     return B_inv + np.einsum("tmi,mk,tkj->ij", G, R_inv, G)
 
 
-def weak_hessian(model: DAModel, X, y, *, backend: str = "numba") -> np.ndarray:
+def weak_hessian(model: DAModel, X, y, *, backend: str = "auto") -> np.ndarray:
     r"""Gauss-Newton Hessian (n T, n T) of the weak-constraint cost at the trajectory ``X``: block
     tridiagonal, with diagonal blocks
     :math:`\mathbf C^T\boldsymbol\Sigma_{\hat y|\hat x}^{-1}\mathbf C + \boldsymbol\Sigma_{\hat x}^{-1} + \mathbf M_t^T\boldsymbol\Sigma_{\hat x}^{-1}\mathbf M_t`
     (the first with :math:`\boldsymbol\Sigma_1^{-1}` for :math:`\boldsymbol\Sigma_{\hat x}^{-1}`, the
     last without the :math:`\mathbf M_t` term) and off-diagonal blocks :math:`-\boldsymbol\Sigma_{\hat x}^{-1}\mathbf M_t`.
-    Exact for a linear model."""
+    Exact for a linear model. ``backend`` as in :func:`strong_hessian`."""
     model, y, _, backend, B_inv, R_inv, Q_inv = _prepare(model, y, None, backend, weak=True)
     T, n = y.shape[0], model.dynamics.n
     X = as_array(X, "X", shape=(T, n), dims="(T, n)")
+    backend = _decide(backend, _TANGENT_KERNEL, _tangent_sizes, model, T)
     H = np.zeros((T * n, T * n))
     CRC = model.C.T @ R_inv @ model.C
     for t in range(T):
@@ -597,7 +682,7 @@ def _minimize(fun, x0, max_iter, gtol, what, hessian=None):
 
 
 def strong_4dvar(model: DAModel, y, *, method: str = "lbfgs", x_init=None, truth=None, max_iter: int = 500,
-                 gtol: float = 1e-9, backend: str = "numba"):
+                 gtol: float = 1e-9, backend: str = "auto"):
     r"""Strong-constraint 4DVar over one window: the initial state that best explains ``y`` under a perfect model.
 
     Parameters
@@ -620,7 +705,10 @@ def strong_4dvar(model: DAModel, y, *, method: str = "lbfgs", x_init=None, truth
         minimum on any machine. Where L-BFGS stops because the cost no longer decreases, up to 20
         Gauss-Newton steps, each kept only if it lowers the gradient, carry the answer towards
         ``gtol``. Otherwise (``max_iter`` used up, or a decrement above rounding) a ``RuntimeWarning``.
-    backend : {"numba", "numpy"}
+    backend : {"auto", "numba", "numpy"}
+        The compiled costs, Hessians and runs, or their NumPy twins. ``"auto"`` decides once for the whole call
+        (:func:`pedagogy_lib.core.jit.choose`), weighing the twin's work for ``max_iter`` evaluations of the
+        cost (one for ``method="exact"``): the longest run the call allows.
 
     Returns
     -------
@@ -633,24 +721,25 @@ def strong_4dvar(model: DAModel, y, *, method: str = "lbfgs", x_init=None, truth
     method = check_choice(method, "method", ("lbfgs", "exact"))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     n = model.dynamics.n
+    backend = _decide(backend, _misfit_kernel(model), _sizes, model, y.shape[0], 1 if method == "exact" else max_iter)
     problem = _problem(model, y, backend)
 
     if method == "exact":
         if model.dynamics.kind != "linear":
             raise ValueError(f"method='exact' needs linear dynamics; got dynamics.kind = {model.dynamics.kind!r}.")
         H = strong_hessian(model, np.zeros(n), y, backend=backend)
-        _, g0, _ = _strong_eval(problem, np.zeros(n))
+        _, g0, _ = _strong_eval(problem, np.zeros(n), backend)
         x1, n_iter = -np.linalg.solve(H, g0), 0
     else:
         x0 = model.mu1 if x_init is None else as_array(x_init, "x_init", shape=(n,), dims="(n,)")
 
         def fun(x):
-            J, g, _ = _strong_eval(problem, x)
+            J, g, _ = _strong_eval(problem, x, backend)
             return J, g
 
         x1, n_iter = _minimize(fun, x0, max_iter, gtol, "strong_4dvar",
                                lambda x: strong_hessian(model, x, y, backend=backend))
-    J, _, traj = _strong_eval(problem, x1)
+    J, _, traj = _strong_eval(problem, x1, backend)
     traj = traj.copy()
     H = strong_hessian(model, x1, y, backend=backend)
     P1 = _cholesky_inverse(H, "strong-constraint")
@@ -661,7 +750,7 @@ def strong_4dvar(model: DAModel, y, *, method: str = "lbfgs", x_init=None, truth
 
 
 def weak_4dvar(model: DAModel, y, *, method: str = "lbfgs", X_init=None, truth=None, max_iter: int = 2000,
-               gtol: float = 1e-9, backend: str = "numba"):
+               gtol: float = 1e-9, backend: str = "auto"):
     r"""Weak-constraint 4DVar over one window: the whole trajectory, with model error of covariance ``Sigma_x``.
 
     Parameters
@@ -687,6 +776,7 @@ def weak_4dvar(model: DAModel, y, *, method: str = "lbfgs", X_init=None, truth=N
     method = check_choice(method, "method", ("lbfgs", "exact"))
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     T, n = y.shape[0], model.dynamics.n
+    backend = _decide(backend, _WEAK_KERNEL, _weak_sizes, model, T, 1 if method == "exact" else max_iter)
     free = integrate(model.dynamics, model.mu1, T - 1, backend=backend)
     if method == "exact":
         if model.dynamics.kind != "linear":
@@ -715,7 +805,7 @@ def weak_4dvar(model: DAModel, y, *, method: str = "lbfgs", X_init=None, truth=N
 
 
 def cycle_4dvar(model: DAModel, y, *, window: int, constraint: str = "strong", truth=None, max_iter: int = 500,
-                backend: str = "numba"):
+                backend: str = "auto"):
     r"""4DVar cycled over consecutive windows of ``window`` observations.
 
     The first window's background is :math:`(\boldsymbol\mu_1, \boldsymbol\Sigma_1)`; each later
@@ -747,7 +837,14 @@ def cycle_4dvar(model: DAModel, y, *, window: int, constraint: str = "strong", t
     if window > T:
         raise ValueError(f"window must be at most the number of observations T = {T}; got {window}.")
     constraint = check_choice(constraint, "constraint", ("strong", "weak"))
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
     solve = strong_4dvar if constraint == "strong" else weak_4dvar
+    # one decision for every window: the twin's work for max_iter evaluations of each window's cost
+    evaluations = max_iter * -(-T // window)
+    if constraint == "strong":
+        backend = _decide(_checked(backend), _misfit_kernel(model), _sizes, model, window, evaluations)
+    else:
+        backend = _decide(_checked(backend), _WEAK_KERNEL, _weak_sizes, model, window, evaluations)
     means, covs, fmeans, cost, iters = [], [], [], 0.0, 0
     mu = model.mu1
     for start in range(0, T, window):

@@ -13,7 +13,7 @@ the kernel's module and name under ``pedagogy_lib``. Each entry names
 Only :mod:`pedagogy_lib.core.jit` imports this module; it imports nothing of the library, so the families
 import it (through ``jit``) without a circle. The estimates were fitted to CPU time of the twins on a
 2-core AMD EPYC (sizes chosen before fitting, a constant per call plus terms for the work);
-``benchmarks/bench_costs.py`` times every twin against its estimate over a few sizes and reports the worst
+``benchmarks/twin_costs.py`` times every twin against its estimate over a few sizes and reports the worst
 ratio. An estimate within a factor of a few is enough: the rule compares it with the seconds of a compile.
 """
 from __future__ import annotations
@@ -161,11 +161,17 @@ def _gaussian_csr(C, D, steps, evaluations):
     return _sampler_steps(C, D, steps) + evaluations * (2e-5 + 1e-8 * C * D)
 
 
-def _fourdvar_grad(steps, n, T, m):
-    """One forward and one adjoint run over the window's ``steps`` RK4 steps, plus the misfits of the T
-    observations. Built from the Lorenz twins' estimates, not yet timed on its own (``benchmarks/twin_costs.py``
-    has no case for it)."""
-    return _integrate(steps, 1, n) + _tangent(steps, 1, n) + T * (1e-5 + 2e-9 * m * n)
+def _fourdvar_grad(steps, n, T, m, evaluations):
+    """Per evaluation of the cost and its gradient, one forward and one adjoint run over the window's ``steps``
+    RK4 steps, plus the misfits of the T observations; a solver passes the evaluations it may make (its
+    ``max_iter``), so that the rule weighs the longest run the call allows."""
+    return evaluations * (_integrate(steps, 1, n) + _tangent(steps, 1, n) + T * (1e-5 + 2e-9 * m * n))
+
+
+def _fourdvar_weak(n_steps, n, T, m, evaluations):
+    """Per evaluation of the weak-constraint cost, one cycle (``n_steps`` RK4 steps) forward and back for the
+    T - 1 model-error terms at once (the twin moves them together as rows), plus the misfits."""
+    return evaluations * (_integrate(n_steps, T - 1, n) + _tangent(n_steps, T - 1, n) + T * (1e-5 + 2e-9 * m * n))
 
 
 def _tree(N, K):
@@ -178,6 +184,10 @@ def _tree(N, K):
 # ------------------------------------------------------------------------------------------------
 
 _LGSSM_CALLERS = ("lgssm.kalman.kalman_filter", "lgssm.kalman.kalman_smoother")
+#: EM decides once per call with the filter's estimate over every step its smoothers may run (the smoother's
+#: twin reads 0.9-1.0 of the filter's estimate at T = 100-300, n = 2-8; a whole fit, M steps included, 1.3-1.5)
+_LGSSM_EM_CALLERS = ("lgssm.em.lgssm_suff_stats", "lgssm.em.lgssm_log_likelihood", "lgssm.em.lgssm_em_model",
+                     "lgssm.em.fit_lgssm")
 
 COSTS: dict[str, Cost] = {
     # hmm (2.2.1, 7.2)
@@ -198,7 +208,8 @@ COSTS: dict[str, Cost] = {
     "nn.kernels.bptt_backward": Cost("nn.rnn._bptt_numpy", ("T", "N", "H"), _bptt, ("nn.rnn.rnn_bptt",)),
     "nn.kernels.adam_update": Cost("nn.optim._adam_numpy", ("leaves", "size"), _adam, ("nn.optim.Adam",)),
     # lgssm (2.2.2): the filter in either form, the RTS pass, and the screen of a model
-    "lgssm.kernels.filter_covariance": Cost("lgssm.kalman._kalman_filter_numpy", ("T", "n", "m"), _kalman_filter, _LGSSM_CALLERS),
+    "lgssm.kernels.filter_covariance": Cost("lgssm.kalman._kalman_filter_numpy", ("T", "n", "m"), _kalman_filter,
+                                            _LGSSM_CALLERS + _LGSSM_EM_CALLERS),
     "lgssm.kernels.filter_information": Cost("lgssm.kalman._kalman_filter_numpy", ("T", "n", "m"), _kalman_filter,
                                              _LGSSM_CALLERS),
     "lgssm.kernels.rts_backward": Cost("lgssm.kalman._rts_numpy", ("T", "n"), _rts, ("lgssm.kalman.rts_smoother",)),
@@ -240,23 +251,25 @@ COSTS: dict[str, Cost] = {
                                            ("assimilation.lorenz.propagate", "assimilation.nonlinear_filters.ukf")),
     "assimilation.kernels.cycle_tlm": Cost("assimilation.lorenz.cycle_tlm_numpy", ("steps", "rows", "n"), _tangent,
                                            ("assimilation.lorenz.tangent_linear", "assimilation.lorenz.cycle_jacobian",
-                                            "assimilation.nonlinear_filters.ekf")),
+                                            "assimilation.nonlinear_filters.ekf", "assimilation.fourdvar.strong_hessian",
+                                            "assimilation.fourdvar.weak_hessian")),
     "assimilation.kernels.cycle_adjoint": Cost("assimilation.lorenz.cycle_adjoint_numpy", ("steps", "rows", "n"),
                                                _tangent, ("assimilation.lorenz.adjoint",)),
-    # 4DVar: registered for the family to join (its public functions still default to "numba")
-    "assimilation.kernels.strong_misfit_grad": Cost("assimilation.fourdvar.strong_cost_grad_numpy",
-                                                    ("steps", "n", "T", "m"), _fourdvar_grad,
-                                                    ("assimilation.fourdvar.strong_problem",
-                                                     "assimilation.fourdvar.strong_cost_grad",
-                                                     "assimilation.fourdvar.strong_hessian",
-                                                     "assimilation.fourdvar.strong_4dvar",
-                                                     "assimilation.fourdvar.cycle_4dvar")),
-    "assimilation.kernels.weak_cost_grad": Cost("assimilation.fourdvar.weak_cost_grad_numpy", ("steps", "n", "T", "m"),
-                                                _fourdvar_grad, ("assimilation.fourdvar.weak_cost_grad",
-                                                                 "assimilation.fourdvar.weak_hessian",
-                                                                 "assimilation.fourdvar.weak_4dvar",
-                                                                 "assimilation.fourdvar.cycle_4dvar")),
-    # graphical (3.5, App. C): registered for the family to join (tree_sum_product still defaults to "numba")
+    # 4DVar: the strong-constraint misfit in either storage (one twin, on the dense matrices) and the weak cost;
+    # the Gauss-Newton Hessians run the tangent-linear model (``cycle_tlm`` above)
+    **{f"assimilation.kernels.{name}": Cost("assimilation.fourdvar.strong_cost_grad_numpy",
+                                            ("steps", "n", "T", "m", "evaluations"), _fourdvar_grad,
+                                            ("assimilation.fourdvar.strong_problem",
+                                             "assimilation.fourdvar.strong_cost_grad",
+                                             "assimilation.fourdvar.strong_4dvar",
+                                             "assimilation.fourdvar.cycle_4dvar"))
+       for name in ("strong_misfit_grad", "strong_misfit_grad_selection")},
+    "assimilation.kernels.weak_cost_grad": Cost("assimilation.fourdvar.weak_cost_grad_numpy",
+                                                ("n_steps", "n", "T", "m", "evaluations"), _fourdvar_weak,
+                                                ("assimilation.fourdvar.weak_cost_grad",
+                                                 "assimilation.fourdvar.weak_4dvar",
+                                                 "assimilation.fourdvar.cycle_4dvar")),
+    # graphical (3.5, App. C)
     "graphical.kernels.sum_product": Cost("graphical.tree._sum_product_numpy", ("N", "K"), _tree,
                                           ("graphical.tree.tree_sum_product",)),
     "assimilation.kernels.run_etkf": Cost("assimilation.ensemble.enkf_run_numpy", ("steps", "T", "N", "n", "m"), _etkf,

@@ -380,15 +380,16 @@ def _sum_product_log_numpy(parent, phi, psi, order):
     return marg, log_Z
 
 
-def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMarginals:
+def tree_sum_product(tree: PairwiseTree, *, backend: str = "auto") -> TreeMarginals:
     r"""Every marginal :math:`p(x_i)` and :math:`\log Z` of a pairwise tree, in :math:`O(NK^2)`.
 
     Parameters
     ----------
     tree : PairwiseTree
         Validated when it was built (:class:`PairwiseTree`); nothing of it is checked again here.
-    backend : {'numba', 'numpy'}
-        The compiled kernel or its readable NumPy twin (same results).
+    backend : {'auto', 'numba', 'numpy'}
+        The compiled kernel or its readable NumPy twin (same results); ``'auto'`` runs the twin while
+        compiling would cost more than it saves (:func:`pedagogy_lib.core.jit.choose`, decided once per call).
 
     The messages are normalized as they are sent; where a message, a cavity or a node's product spans
     more than :math:`10^{290}` between its entries (potentials near :math:`e^{\pm 700}` do that), the
@@ -400,10 +401,10 @@ def tree_sum_product(tree: PairwiseTree, *, backend: str = "numba") -> TreeMargi
     TypeError
         If ``tree`` is not a :class:`PairwiseTree`.
     """
-    backend = check_backend(backend)
     if not isinstance(tree, PairwiseTree):
         raise TypeError(f"tree must be a PairwiseTree from make_pairwise_tree; got {type(tree).__name__}.")
     parent, phi, psi, order = tree
+    backend = check_backend(backend, kernels.sum_product, N=phi.shape[0], K=phi.shape[1])
     if backend == "numba":
         marg, log_Z, lossy = kernels.sum_product(parent, phi, psi, order)
         if lossy:                          # messages spanning more than the floats: in logs

@@ -83,8 +83,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kalman
-from ..core.checks import positive_scalar, as_array, as_scalar, check_moments, check_psd, check_int, check_rng
+from . import kalman, kernels
+from ..core.checks import (positive_scalar, as_array, as_scalar, check_backend, check_moments, check_psd, check_int,
+                           check_rng)
+from ..core.jit import choose
 from ..em.engine import CovarianceFloorWarning, EMModel, EMResult, best_of_restarts, run_em
 from . import model as lgssm_model
 from .model import LGSSMParams
@@ -221,11 +223,27 @@ def _check_data(y, u, m, n_u):
     return data, was_list
 
 
+def _checked_backend(backend) -> str:
+    """``backend`` checked, with ``"auto"`` kept for :func:`_decide` (``"numpy"`` without numba)."""
+    resolved = check_backend(backend)
+    return "auto" if backend == "auto" and resolved == "numba" else resolved
+
+
+def _decide(backend: str, data, n: int, passes: int = 1) -> str:
+    """``backend`` with ``"auto"`` decided once by the registry's rule for the filter's kernel
+    (:func:`pedagogy_lib.core.jit.choose`), weighing the twin's work for ``passes`` passes of the smoother (or
+    filter) over every sequence of ``data`` (the smoother's twin costs about the filter's estimate)."""
+    if backend != "auto":
+        return backend
+    steps = passes * sum(y_n.shape[0] for y_n, _, _ in data)
+    return choose(kernels.filter_covariance, T=steps, n=n, m=data[0][0].shape[1])
+
+
 # ---------------------------------------------------------------------------------------------
 # E step
 # ---------------------------------------------------------------------------------------------
 
-def _seq_stats(p, y, observed, u):
+def _seq_stats(p, y, observed, u, backend):
     r"""Smoother on one validated sequence; its contribution to every statistic (sums).
 
     Every sum is "covariance plus outer product of means": with the regressor means
@@ -233,8 +251,7 @@ def _seq_stats(p, y, observed, u):
     ``Z``, :math:`\sum\mathbb E[\mathbf z\mathbf z^T] = \mathbf Z^T\mathbf Z` plus the summed smoothed
     covariances in the state block (controls and the constant are known exactly).
     """
-    # EM runs this every iteration: work a single call cannot see, which the compiled smoother pays for
-    res = kalman.kalman_smoother(p, y, u, backend="numba")
+    res = kalman.kalman_smoother(p, y, u, backend=backend)            # decided by the caller (_stats)
     mu, U = res.mu_smooth, res.Upsilon_smooth
     T, n = mu.shape
     Z = np.concatenate([mu[:-1], u, np.ones((T - 1, 1))], axis=1)     # rows z_{t-1} = [xbar_{t-1}; u_{t-1}; 1]
@@ -253,9 +270,11 @@ def _seq_stats(p, y, observed, u):
             res.log_evidence)
 
 
-def _stats(p, data):
-    """E step on validated inputs: statistics summed over sequences (see :class:`LGSSMStats`)."""
-    parts = [_seq_stats(p, *seq) for seq in data]
+def _stats(p, data, backend):
+    """E step on validated inputs: statistics summed over sequences (see :class:`LGSSMStats`); ``backend``
+    ``"auto"`` is decided here, once for every sequence."""
+    backend = _decide(backend, data, p.mu1.shape[0])
+    parts = [_seq_stats(p, *seq, backend) for seq in data]
     sums = [sum(part[i] for part in parts) for i in range(len(parts[0]))]
     S_prev, S_cross, S_next, n_trans, S_w, S_yw, S_yy, n_obs, x1_sum, P1_sum, log_lik = sums
     stats = LGSSMStats(symmetrize(S_prev), S_cross, symmetrize(S_next), int(n_trans), symmetrize(S_w), S_yw,
@@ -406,7 +425,7 @@ def _check_params_data(params, y, u, name="params"):
     return p, data, was_list
 
 
-def lgssm_suff_stats(params: LGSSMParams, y, u=None) -> LGSSMStats:
+def lgssm_suff_stats(params: LGSSMParams, y, u=None, *, backend: str = "auto") -> LGSSMStats:
     r"""The E step of Section 7.4: RTS smoother per sequence, summed into expected sufficient statistics.
 
     .. math::
@@ -425,13 +444,17 @@ def lgssm_suff_stats(params: LGSSMParams, y, u=None) -> LGSSMStats:
         A row of NaN is a missing observation.
     u : array_like, shape (T - 1, n_u), or a list of them, optional
         Controls (required when ``params.B`` has columns).
+    backend : {"auto", "numba", "numpy"}
+        The smoother's compiled kernel or its twin (:func:`~pedagogy_lib.lgssm.kalman.kalman_smoother`);
+        ``"auto"`` decides once for all the sequences (:func:`pedagogy_lib.core.jit.choose`).
 
     Returns
     -------
     LGSSMStats
     """
+    backend = _checked_backend(backend)
     p, data, _ = _check_params_data(params, y, u)
-    return _stats(p, data)
+    return _stats(p, data, backend)
 
 
 def _joint(S_zz, S_tz, S_tt):
@@ -532,10 +555,14 @@ def lgssm_expected_log_joint(params: LGSSMParams, stats: LGSSMStats) -> float:
     return _q(p, stats)
 
 
-def lgssm_log_likelihood(params: LGSSMParams, y, u=None) -> float:
-    r""":math:`\ell(\boldsymbol\theta) = \sum_n\log\hat p(\mathbf y^{(n)};\boldsymbol\theta)` (Eq. 2.40, summed over sequences)."""
+def lgssm_log_likelihood(params: LGSSMParams, y, u=None, *, backend: str = "auto") -> float:
+    r""":math:`\ell(\boldsymbol\theta) = \sum_n\log\hat p(\mathbf y^{(n)};\boldsymbol\theta)` (Eq. 2.40, summed over sequences).
+
+    ``backend`` as in :func:`lgssm_suff_stats` (the filter's kernel or its twin, decided once for all sequences)."""
+    backend = _checked_backend(backend)
     p, data, _ = _check_params_data(params, y, u)
-    return float(sum(kalman.kalman_filter(p, y_n, u_n).log_evidence for y_n, _, u_n in data))
+    backend = _decide(backend, data, p.mu1.shape[0])
+    return float(sum(kalman.kalman_filter(p, y_n, u_n, backend=backend).log_evidence for y_n, _, u_n in data))
 
 
 def similarity_transform(params: LGSSMParams, S) -> LGSSMParams:
@@ -563,21 +590,24 @@ def similarity_transform(params: LGSSMParams, S) -> LGSSMParams:
 # public: the EM model and the fit
 # ---------------------------------------------------------------------------------------------
 
-def lgssm_em_model(learn=DEFAULT_LEARN, reg_covar: float = 1e-9) -> EMModel:
+def lgssm_em_model(learn=DEFAULT_LEARN, reg_covar: float = 1e-9, backend: str = "auto") -> EMModel:
     r"""EM for the LGSSM as an :class:`~pedagogy_lib.em.EMModel` (data: a list of validated sequences).
 
     The E step returns :class:`LGSSMStats`; the log likelihood of an iterate is the log evidence of
     its E step (cached), so one iteration costs one filter-smoother pass per sequence. The ELBo
-    after each M step is :math:`Q(\boldsymbol\theta^{\text{new}}) + \mathrm H[q]`.
+    after each M step is :math:`Q(\boldsymbol\theta^{\text{new}}) + \mathrm H[q]`. ``backend`` is the
+    smoother's: ``"auto"`` decides at each E step, once for all sequences (:func:`fit_lgssm` decides once
+    for the whole run and passes its answer here).
     """
     learn = _check_learn(learn)
     reg_covar = _check_reg(reg_covar)
+    backend = _checked_backend(backend)
     cache: dict = {"params": None, "stats": None}
 
     def e_step(params, data):
         if cache["params"] is params and cache["stats"] is not None:
             return cache["stats"]
-        stats = _stats(params, data)
+        stats = _stats(params, data, backend)
         cache.update(params=params, stats=stats)
         return stats
 
@@ -630,16 +660,16 @@ def _random_init(rng, data, n, learn, n_u):
                        C, c, sigma2 * np.eye(m))
 
 
-def _fit_once(rng, data, n, n_u, init, learn, reg_covar, max_iter, tol, return_path):
+def _fit_once(rng, data, n, n_u, init, learn, reg_covar, max_iter, tol, return_path, backend):
     if init is None:
         init = _random_init(rng, data, n, learn, n_u)
-    return run_em(lgssm_em_model(learn, reg_covar), init, data, max_iter=max_iter, tol=tol,
+    return run_em(lgssm_em_model(learn, reg_covar, backend), init, data, max_iter=max_iter, tol=tol,
                   return_path=return_path)
 
 
 def fit_lgssm(y, n: int, *, rng: np.random.Generator | None = None, init: LGSSMParams | None = None,
               u=None, learn=DEFAULT_LEARN, max_iter: int = 200, tol: float = 1e-8, n_restarts: int = 1,
-              reg_covar: float = 1e-9, return_path: bool = False) -> EMResult:
+              reg_covar: float = 1e-9, return_path: bool = False, backend: str = "auto") -> EMResult:
     r"""Fit a linear-Gaussian state-space model by EM (Sections 6.3.1 and 7.4).
 
     Each iteration runs the Kalman filter and RTS smoother under the current parameters
@@ -678,6 +708,10 @@ def fit_lgssm(y, n: int, *, rng: np.random.Generator | None = None, init: LGSSMP
         :class:`~pedagogy_lib.em.engine.CovarianceFloorWarning` when it binds.
     return_path : bool
         Keep every iterate in ``EMResult.path``.
+    backend : {"auto", "numba", "numpy"}
+        The smoother's compiled kernel or its twin at every E step. ``"auto"`` decides once for the whole fit
+        (:func:`pedagogy_lib.core.jit.choose`), weighing the twin's work for ``max_iter`` smoother passes
+        over the data per restart: the longest run the call allows.
 
     Returns
     -------
@@ -691,6 +725,7 @@ def fit_lgssm(y, n: int, *, rng: np.random.Generator | None = None, init: LGSSMP
     n_restarts = check_int(n_restarts, "n_restarts", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = positive_scalar(tol, "tol", strict=False)
+    backend = _checked_backend(backend)
     if init is not None:
         if not isinstance(init, LGSSMParams):
             raise TypeError(f"init must be an LGSSMParams or None; got {type(init).__name__}.")
@@ -720,8 +755,9 @@ def fit_lgssm(y, n: int, *, rng: np.random.Generator | None = None, init: LGSSMP
     if learn & set(_TRANSITION) and all(y_n.shape[0] < 2 for y_n, _, _ in data):
         raise ValueError("every sequence has length T = 1, so there are no transitions: A, B, a and Sigma_x cannot "
                          "be learned (remove them from learn).")
+    backend = _decide(backend, data, n, max_iter * n_restarts)                 # once for the whole fit
     fit = partial(_fit_once, data=data, n=n, n_u=n_u, init=p, learn=learn, reg_covar=reg_covar,
-                  max_iter=max_iter, tol=tol, return_path=return_path)
+                  max_iter=max_iter, tol=tol, return_path=return_path, backend=backend)
     if p is not None:
         return fit(None)
     if n_restarts == 1:

@@ -17,13 +17,8 @@ from pedagogy_lib.core.checks import check_backend
 
 #: Public functions whose family is being reworked elsewhere: they still default to "numba" or weigh
 #: their own estimate. The test below fails when one of them joins (remove it here then) as well as when
-#: any other public function leaves the rule.
-PENDING = {
-    "assimilation.fourdvar.strong_problem", "assimilation.fourdvar.strong_cost_grad",
-    "assimilation.fourdvar.weak_cost_grad", "assimilation.fourdvar.strong_4dvar", "assimilation.fourdvar.weak_4dvar",
-    "assimilation.fourdvar.cycle_4dvar", "assimilation.fourdvar.strong_hessian", "assimilation.fourdvar.weak_hessian",
-    "graphical.tree.tree_sum_product",
-}
+#: any other public function leaves the rule. Empty: every family has joined.
+PENDING: set = set()
 
 #: Public functions with a ``backend`` that are not a choice between a kernel and its twin: the generic
 #: recursions take a backend object (the algebra of a model family); a validator and a helper whose
@@ -219,3 +214,102 @@ def test_a_kalman_call_counts_the_filters_estimate_once_on_either_path(monkeypat
         assert [a for a in asked if a[0] == "lgssm.kernels.rts_backward"] == [
             ("lgssm.kernels.rts_backward", jit.registry()["lgssm.kernels.rts_backward"].seconds(T=T, n=n))], asked
         assert out.mu_filt.shape == (T, n)
+
+
+def _recorder(monkeypatch):
+    asked = []
+
+    def record(kernel, seconds):
+        asked.append((f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}".removeprefix("pedagogy_lib."),
+                      seconds))
+        return False                                   # the twin, so that nothing compiles here
+    monkeypatch.setattr(jit, "prefer_compiled", record)
+    return asked
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")       # a few L-BFGS iterations do not converge
+def test_each_4dvar_call_decides_once_with_the_work_it_may_do(monkeypatch):
+    """The 4DVar functions joined the registry: a cost, a Hessian or a whole solve asks the rule once, with the
+    sizes of its window (a solver with its ``max_iter`` evaluations, a cycled solve with those of every
+    window), and passes the answer to every step inside. A validated window keeps ``"auto"`` and decides at
+    each evaluation, so an optimizer's loop on it compiles once the twin's work would pay for it."""
+    if not jit.HAVE_NUMBA:
+        pytest.skip("without numba every choice is the twin and nothing is counted")
+    from pedagogy_lib import assimilation as da
+    from pedagogy_lib.assimilation import fourdvar
+    monkeypatch.setattr(fourdvar, "_chosen", set())        # an earlier call of this process may have chosen
+    n, T, n_steps = 8, 6, 2
+    dyn = da.lorenz96(n, dt=0.05, n_steps=n_steps)
+    C = np.eye(n)[::2]                                 # every other site: the selection storage
+    mod = da.DAModel(dyn, np.ones(n), 2.0 * np.eye(n), 0.1 * np.eye(n), C, np.zeros(4), 0.5 * np.eye(4))
+    x, y = da.simulate(mod, T, rng=np.random.default_rng(7), spin_up=20)
+    problem = da.strong_problem(mod, y)
+    assert problem.backend == "auto"
+    strong, weak, tlm = ("assimilation.kernels.strong_misfit_grad_selection", "assimilation.kernels.weak_cost_grad",
+                         "assimilation.kernels.cycle_tlm")
+
+    def misfit(T, evaluations):
+        return dict(steps=(T - 1) * n_steps, n=n, T=T, m=4, evaluations=evaluations)
+
+    def weak_sizes(T, evaluations):
+        return dict(n_steps=n_steps, n=n, T=T, m=4, evaluations=evaluations)
+    asked = _recorder(monkeypatch)
+    for label, call, key, sizes in [
+        ("strong_cost_grad", lambda: da.strong_cost_grad(mod, x[0], y), strong, misfit(T, 1)),
+        ("strong_cost_grad, window", lambda: da.strong_cost_grad(problem, x[0]), strong, misfit(T, 1)),
+        ("weak_cost_grad", lambda: da.weak_cost_grad(mod, x, y), weak, weak_sizes(T, 1)),
+        ("strong_hessian", lambda: da.strong_hessian(mod, x[0], y), tlm, dict(steps=(T - 1) * n_steps, rows=n, n=n)),
+        ("weak_hessian", lambda: da.weak_hessian(mod, x, y), tlm, dict(steps=(T - 1) * n_steps, rows=n, n=n)),
+        ("strong_4dvar", lambda: da.strong_4dvar(mod, y, max_iter=7), strong, misfit(T, 7)),
+        ("weak_4dvar", lambda: da.weak_4dvar(mod, y, max_iter=5), weak, weak_sizes(T, 5)),
+        ("cycle_4dvar", lambda: da.cycle_4dvar(mod, y, window=4, max_iter=3), strong, misfit(4, 3 * 2)),
+        ("cycle_4dvar, weak", lambda: da.cycle_4dvar(mod, y, window=3, constraint="weak", max_iter=2), weak,
+         weak_sizes(3, 2 * 2)),
+    ]:
+        asked.clear()
+        call()
+        mine = [a for a in asked if a[0].startswith("assimilation.")]
+        assert mine == [(key, jit.registry()[key].seconds(**sizes))], (label, asked)
+
+
+def test_a_tree_and_an_lgssm_em_run_decide_once(monkeypatch):
+    """tree_sum_product asks once with the tree's sizes. fit_lgssm asks once for the whole fit, with the filter's
+    estimate over ``max_iter`` smoother passes of every sequence (per restart), and hands the answer to every
+    E step; lgssm_em_model, given "auto", asks once per E step; lgssm_suff_stats and lgssm_log_likelihood once
+    per call, whatever the number of sequences."""
+    if not jit.HAVE_NUMBA:
+        pytest.skip("without numba every choice is the twin and nothing is counted")
+    from pedagogy_lib.em import run_em
+    from pedagogy_lib.graphical import random_tree, tree_sum_product
+    from pedagogy_lib.lgssm import LGSSMParams, em, sample_lgssm
+    asked = _recorder(monkeypatch)
+    tree = random_tree(30, 3, np.random.default_rng(8))
+    tree_sum_product(tree)
+    assert asked == [("graphical.kernels.sum_product", jit.registry()["graphical.kernels.sum_product"].seconds(N=30, K=3))]
+
+    rng = np.random.default_rng(9)
+    n, m = 2, 3
+    p = LGSSMParams(np.zeros(n), np.eye(n), 0.8 * np.eye(n), None, np.zeros(n), 0.2 * np.eye(n),
+                    rng.standard_normal((m, n)), np.zeros(m), np.eye(m))
+    seqs = [sample_lgssm(p, T, rng=rng)[1] for T in (15, 25)]
+    key = "lgssm.kernels.filter_covariance"
+
+    def filters():
+        return [a for a in asked if a[0].startswith("lgssm.kernels.filter_")]
+
+    def estimate(steps):
+        return jit.registry()[key].seconds(T=steps, n=n, m=m)
+    for label, call, want in [
+        ("fit_lgssm", lambda: em.fit_lgssm(seqs, n, init=p, max_iter=4, tol=0.0), [estimate(4 * 40)]),
+        ("fit_lgssm, restarts", lambda: em.fit_lgssm(seqs, n, rng=np.random.default_rng(1), max_iter=3, tol=0.0,
+                                                     n_restarts=2), [estimate(3 * 2 * 40)]),
+        ("lgssm_suff_stats", lambda: em.lgssm_suff_stats(p, seqs), [estimate(40)]),
+        ("lgssm_log_likelihood", lambda: em.lgssm_log_likelihood(p, seqs), [estimate(40)]),
+    ]:
+        asked.clear()
+        call()
+        assert filters() == [(key, w) for w in want], (label, asked)
+    asked.clear()
+    run_em(em.lgssm_em_model(), p, seqs, max_iter=3, tol=0.0)
+    per_step = filters()
+    assert len(per_step) >= 3 and set(per_step) == {(key, estimate(40))}, asked
