@@ -151,6 +151,47 @@ def _lorenz(sizes):
             lambda: lorenz.integrate(dyn, x0, cycles, backend="numpy")
 
 
+def _fourdvar(sizes):
+    from pedagogy_lib import assimilation as da
+    for kind, n, T, n_steps in sizes:
+        dyn = da.lorenz96(n, dt=0.05, n_steps=n_steps) if kind == "lorenz96" else da.lorenz63(dt=0.01, n_steps=n_steps)
+        n = dyn.n
+        dense = kind == "lorenz63"            # Lorenz-63: every coordinate through a dense C; Lorenz-96: every other site
+        C = np.random.default_rng(15).standard_normal((n, n)) if dense else np.eye(n)[::2]
+        m = C.shape[0]
+        mod = da.DAModel(dyn, np.full(n, 1.0), 2.0 * np.eye(n), 0.1 * np.eye(n), C, np.zeros(m), 0.5 * np.eye(m))
+        x, y = da.simulate(mod, T, rng=np.random.default_rng(16), spin_up=50)
+        sizes_ = dict(steps=(T - 1) * n_steps, n=n, T=T, m=m, evaluations=1)
+        key = "strong_misfit_grad" if dense else "strong_misfit_grad_selection"
+        problem = da.strong_problem(mod, y, backend="numpy")
+        yield f"assimilation.kernels.{key}", sizes_, lambda: da.strong_cost_grad(problem, x[0] + 0.1)
+        yield "assimilation.kernels.weak_cost_grad", dict(n_steps=n_steps, n=n, T=T, m=m, evaluations=1), \
+            lambda: da.weak_cost_grad(mod, x, y, backend="numpy")
+        yield "assimilation.kernels.cycle_tlm", dict(steps=(T - 1) * n_steps, rows=n, n=n), \
+            lambda: da.strong_hessian(mod, x[0], y, backend="numpy")
+
+
+def _tree(sizes):
+    from pedagogy_lib.graphical import random_tree, tree_sum_product
+    for N, K in sizes:
+        tree = random_tree(N, K, np.random.default_rng(17))
+        yield "graphical.kernels.sum_product", dict(N=N, K=K), lambda: tree_sum_product(tree, backend="numpy")
+
+
+def _lgssm_em(sizes):
+    """fit_lgssm decides with the filter's estimate over every smoother pass it may run (max_iter of them)."""
+    from pedagogy_lib.lgssm import LGSSMParams, sample_lgssm
+    from pedagogy_lib.lgssm.em import fit_lgssm
+    rng = np.random.default_rng(18)
+    for T, n, m, iters in sizes:
+        A = 0.9 * np.linalg.qr(rng.standard_normal((n, n)))[0]
+        p = LGSSMParams(np.zeros(n), np.eye(n), A, None, np.zeros(n), 0.1 * np.eye(n), rng.standard_normal((m, n)),
+                        np.zeros(m), 0.5 * np.eye(m))
+        _, y = sample_lgssm(p, T, rng=rng)
+        yield "lgssm.kernels.filter_covariance", dict(T=iters * T, n=n, m=m), \
+            lambda: fit_lgssm(y, n, init=p, max_iter=iters, tol=0.0, backend="numpy")
+
+
 def cases():
     """Every (kernel key, sizes, call) of the sweep; the sizes were fixed before the estimates were fitted."""
     yield from _hmm([(100, 2), (1000, 4), (300, 30)])
@@ -168,6 +209,9 @@ def cases():
                           ("gaussian_csr_log_density_and_force", 20, 200, 30, "gibbs")])
     yield from _kalman([(50, 2), (200, 8), (100, 24)])
     yield from _lorenz([(8, 50), (40, 200)])
+    yield from _fourdvar([("lorenz63", 3, 21, 10), ("lorenz96", 40, 10, 2), ("lorenz96", 12, 40, 5)])
+    yield from _tree([(200, 2), (3000, 3), (10000, 10)])
+    yield from _lgssm_em([(100, 2, 1, 10), (300, 4, 3, 5), (200, 8, 8, 5)])
 
 
 def main(argv=None) -> float:
