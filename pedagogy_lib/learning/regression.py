@@ -361,7 +361,11 @@ def _hat_factor(X, y, ridge, fit_intercept):
         if P is not None:
             P = np.pad(P, ((0, 1), (0, 1)))                     # the offset is not penalized
     if P is None:
-        Q, R, _ = sla.qr(X, mode="economic", pivoting=True, check_finite=False)
+        # H projects onto the column space of X, which scaling a column does not change: the rank is
+        # judged on X with every column scaled to a largest entry of 1, so a column in small (or large)
+        # units beside ordinary ones is not called dependent (issue 69)
+        c = np.max(np.abs(X), axis=0) if X.size else np.ones(X.shape[1])
+        Q, R, _ = sla.qr(X / np.where(c > 0, c, 1.0), mode="economic", pivoting=True, check_finite=False)
         d = np.abs(np.diag(R))
         rank = int(np.sum(d > d[0] * max(X.shape) * np.finfo(float).eps)) if d.size else 0
         if rank < X.shape[1]:

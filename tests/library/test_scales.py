@@ -1739,6 +1739,30 @@ def case_harmonium_free_energy(s, rng):
     close(quiet(free_energy_hidden, params, x), ref, rtol=1e-12, atol=1e-10, what="free energy, Poisson visible")
 
 
+
+@case("learning.regression.loo_residuals", "learning.regression.lofo_residuals")
+def case_loo_residuals(s, rng):
+    """Least squares with one column of ``X`` times ``s`` beside a column of ordinary size, and ``y`` times
+    ``s`` (the normal matrix then spans ``s^2`` to 1): leave-one-out and leave-one-fold-out residuals against
+    the dense route, a refit without each sample or fold by ``numpy.linalg.lstsq`` on the unscaled problem,
+    times ``s`` (least squares is equivariant to column scalings of ``X`` and to scaling ``y``)."""
+    from pedagogy_lib.learning.regression import lofo_residuals, loo_residuals
+    N = 9
+    X = np.column_stack([rng.normal(size=N), rng.normal(size=N), np.ones(N)])
+    y = X @ rng.normal(size=3) + 0.3 * rng.normal(size=N)
+    folds = np.arange(N) % 3
+    loo, lofo = np.empty(N), np.empty(N)
+    for n in range(N):
+        keep = np.arange(N) != n
+        loo[n] = y[n] - X[n] @ np.linalg.lstsq(X[keep], y[keep], rcond=None)[0]
+    for k in range(3):
+        out = folds == k
+        lofo[out] = y[out] - X[out] @ np.linalg.lstsq(X[~out], y[~out], rcond=None)[0]
+    Xs = X * np.array([s, 1.0, 1.0])
+    close(quiet(loo_residuals, Xs, y * s).e_loo, loo * s, rtol=1e-9, atol=1e-9 * s, what="LOO residuals")
+    close(quiet(lofo_residuals, Xs, y * s, folds), lofo * s, rtol=1e-9, atol=1e-9 * s, what="LOFO residuals")
+
+
 # ================================================================================ the sweep
 def _run(name, e, seed):
     fn, _, _ = CASES[name]
@@ -1852,8 +1876,6 @@ NOT_SWEPT = {
     **_group(CONSTRUCTOR, "learning", "glm.family"),
     **_group(NO_SCALED_INPUT, "learning", "objectives.empirical_distribution"),
     **_group(FIT, "learning", "glm.irls"),
-    **_group(NO_CASE_YET, "learning", "regression.lofo_residuals "
-             "regression.loo_residuals"),
     **_group(FIT, "em", "engine.best_of_restarts engine.run_em"),
     # ---- hmm, recursions, smc
     **_group(FIT, "hmm", "em.fit_hmm em.hmm_sample inference.sample_states"),
