@@ -53,8 +53,9 @@ with the resource limits of :class:`Limits`, set before it starts:
 * **Processes.** A PID namespace of its own (it sees no other process), at most
   :attr:`Limits.processes` processes and threads, and no capabilities. When the grader runs as
   root, the student's code runs as the user ``nobody``. The sandbox, with everything it started,
-  is killed when the exercise is graded, when the grader stops, and :attr:`Limits.wall_seconds`
-  after it started (``MSL_GRADING_TIMEOUT``, 120 s by default).
+  is killed when the exercise is graded (under a fork server, below: every process it started),
+  when the grader stops, and :attr:`Limits.wall_seconds` after the exercise started
+  (``MSL_GRADING_TIMEOUT``, 120 s by default).
 * **Resources.** :attr:`Limits.cpu_seconds` of CPU time per process (60 s), an address space of
   :attr:`Limits.memory_bytes` per process (4 GiB), 256 open files, no core files. What the code
   prints goes nowhere and stops it after :attr:`Limits.output_bytes` (10 MB); it talks to the grader
@@ -63,6 +64,24 @@ with the resource limits of :class:`Limits`, set before it starts:
   ``PEDAGOGY_DISABLE_NUMBA=1`` (the library runs its NumPy twins and compiles nothing); of the
   grader's own, only the variables of :data:`PASSED_ON`. (Not ``PEDAGOGY_STATIC_WIDGETS``: a page's
   interactive figure, replayed before an answer, would then draw every frame of its sliders.)
+
+**The fork server.** :func:`grade_notebook` grades the exercises of one submission with one sandbox, a
+fork server (:func:`fork_servers`), which forks one process per exercise. Before it forks one, the server
+loads the modules of NumPy, SciPy and this library that the exercise's cells import at their top level
+(not the checkers, nor ``pedagogy_lib.display``, whose matplotlib writes into ``/tmp``), so that later
+exercises find them loaded. The exercise's process runs its cells from a new namespace, with its own
+:attr:`Limits.cpu_seconds` counted from zero (the server has ten times as much, at least 600 s) and the
+per-process limits above (the modules loaded for earlier exercises count in its address space); it reads the grader's messages only through the server, which holds the
+grader's side and which the processes it forks cannot read or trace (``PR_SET_DUMPABLE``). When the
+exercise is graded, the server kills every process of the sandbox but itself (it is their subreaper),
+empties ``/tmp`` and answers with a token the exercise never saw, before the next exercise is forked: a
+file or a process one exercise left behind never reaches the next. An exercise that ends its process or
+runs out of wall time (the watchdog then kills the whole sandbox), or a server that does not answer as it
+should, is never reused: the next exercise starts a new server, and when none can be started each exercise
+gets a sandbox of its own, as :func:`grade_exercise` alone does. What the server does not empty between
+two exercises of one submission are the namespaces' kernel objects (System V and POSIX message queues,
+shared memory); they can carry data only from one exercise of a student to a later one of the same
+student, which runs the earlier answer cells anyway, and never reach the grader's checkers.
 
 What it does not do: it hides neither the installed packages nor the library's public source (the
 book and its solutions are public); it shares the machine's kernel (a namespace sandbox, not a
@@ -85,6 +104,7 @@ or the student process needs it), so the course folder carries a copy of it (``g
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import errno
 import functools
@@ -99,6 +119,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -756,8 +777,6 @@ def _child_main(argv: list[str] | None = None) -> int:
         os.setgroups([])
         os.setresgid(NOBODY, NOBODY, NOBODY)
         os.setresuid(NOBODY, NOBODY, NOBODY)
-    import io
-    import types
 
     # the grader's channel: the pipes the process started with, moved off descriptors 0 and 1, which
     # then lead to /dev/null, as 2 does: what the student's code writes there reaches no one
@@ -768,11 +787,21 @@ def _child_main(argv: list[str] | None = None) -> int:
         os.dup2(null, fd)
     os.close(null)
     job = json.loads(requests.readline())
-    sys.stdout = sys.stderr = _Printed(job["output_bytes"])
-    sys.stdin = io.StringIO()
     sys.path.insert(0, job["root"])
     import numpy  # noqa: F401  (the wire format needs it)
 
+    if job.get("serve"):
+        return _serve(job, requests, replies)
+    return _exercise(job, requests, replies)
+
+
+def _exercise(job: dict, requests, replies) -> int:
+    """The student's cells of one exercise, then the grader's calls, in this process (see the module docstring)."""
+    import io
+    import types
+
+    sys.stdout = sys.stderr = _Printed(job["output_bytes"])
+    sys.stdin = io.StringIO()
     me = os.getpid()
 
     def send(obj):
@@ -867,18 +896,230 @@ def _child_main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# --- the fork server: one sandbox per graded notebook, one forked process per exercise -----------------
+
+#: Modules a fork server never loads ahead: the checkers (hidden in the sandbox), and what writes into the
+#: scratch directory when imported (matplotlib's configuration folder), which each exercise gets empty.
+_NOT_PRELOADED = ("pedagogy_lib.exercises", "pedagogy_lib.display", "matplotlib")
+
+
+#: The packages whose modules a fork server loads ahead, when an exercise's cells import them at their top level.
+_PRELOADED = ("numpy", "scipy", "pedagogy_lib")
+
+
+def _preloadable(imports: str) -> list[str]:
+    """The modules of :data:`_PRELOADED` (but for :data:`_NOT_PRELOADED`) that the top-level import lines of
+    ``imports`` load, in order."""
+    names: list[str] = []
+    for line in import_statements(imports):
+        node = ast.parse(line).body[0]
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return [n for n in dict.fromkeys(names) if _within(n, _PRELOADED) and not _within(n, _NOT_PRELOADED)]
+
+
+def _load(names) -> None:
+    """Import ``names`` here (a fork server: its exercises then find them loaded), none of the checkers."""
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - the exercise's own import then fails as it would have
+            pass
+    for name in [n for n in sys.modules if _within(n, _NOT_PRELOADED[:1])]:
+        del sys.modules[name]
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+_PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 4, 36
+
+
+def _others() -> list[int]:
+    """The processes of this PID namespace but its first (bwrap's) and this one."""
+    me = os.getpid()
+    return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) not in (1, me)]
+
+
+def _end_all() -> None:
+    """Kill every process of the sandbox but this one and bwrap's, and reap them (this process is their
+    subreaper); raise if one is left."""
+    for _ in range(100):
+        try:
+            os.kill(-1, signal.SIGKILL)       # all this user's processes here, but the caller and PID 1
+        except ProcessLookupError:
+            pass
+        try:
+            while True:
+                os.waitpid(-1, 0)
+        except ChildProcessError:
+            pass
+        if not _others():
+            return
+        select.select([], [], [], 0.01)
+    raise RuntimeError(f"processes left in the sandbox: {_others()}")
+
+
+def _mounts_below(path: str) -> set[str]:
+    """The mount points below ``path`` (the grader's read-only binds, when its folders are under /tmp)."""
+    def unescape(field: str) -> str:
+        return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+    with open("/proc/self/mountinfo") as f:
+        points = {unescape(line.split()[4]) for line in f}
+    return {p for p in points if p.startswith(path.rstrip("/") + "/")}
+
+
+def _empty_scratch(path: str = "/tmp", mounts: set[str] | None = None) -> None:
+    """Remove everything in ``path`` (the scratch file system), whatever its permissions, but the mount points
+    below it and the folders that lead to them; raise if anything else is left."""
+    if mounts is None:
+        mounts = _mounts_below(path)
+    for name in os.listdir(path):
+        full = os.path.join(path, name)
+        if full in mounts:
+            continue
+        if any(m.startswith(full + "/") for m in mounts):
+            _empty_scratch(full, mounts)
+        elif os.path.isdir(full) and not os.path.islink(full):
+            os.chmod(full, 0o700)
+            _empty_scratch(full, set())
+            os.rmdir(full)
+        else:
+            os.unlink(full)
+    if any(os.path.join(path, n) not in mounts and not any(m.startswith(os.path.join(path, n) + "/") for m in mounts)
+           for n in os.listdir(path)):
+        raise RuntimeError(f"{path} is not empty")
+
+
+def _serve(first: dict, requests, replies) -> int:
+    """The fork server (``first`` has ``serve``): load the modules the page imports, then, per ``run``
+    message, fork one process that runs :func:`_exercise` on its job with a pipe of its own for the grader's
+    messages, which this process passes on; on ``end`` (or when that process ends) kill every process of
+    the sandbox but this one, empty ``/tmp`` and say so. Any failure here ends the server, and the grader
+    starts the next exercise in a new sandbox."""
+    with open("/proc/1/comm") as f:
+        if f.read().strip() != "bwrap":          # _end_all kills every process it may: only in a sandbox
+            raise RuntimeError("the fork server runs only in the sandbox")
+    _load(first["preload"])
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(_PR_SET_DUMPABLE, 0)              # no process of the sandbox may read or trace this one
+    _end_all()
+    _empty_scratch()
+    inbox = requests.fileno()
+    out = replies.fileno()
+    buffered = b""
+
+    def say(obj) -> None:                      # a new line first: a line a killed exercise left unfinished ends
+        data = memoryview(b"\n" + json.dumps(obj).encode() + b"\n")
+        while data:
+            data = data[os.write(out, data):]
+
+    say({"__ready__": first["nonce"]})
+    os.set_blocking(inbox, False)
+    while True:
+        while b"\n" not in buffered:
+            select.select([inbox], [], [])
+            chunk = os.read(inbox, 1 << 20)
+            if not chunk:
+                return 0
+            buffered += chunk
+        line, buffered = buffered.split(b"\n", 1)
+        msg = json.loads(line)
+        if "__end__" in msg:                     # between exercises, with nothing running
+            say({"__ready__": msg["__end__"]})
+            continue
+        if "run" not in msg:
+            raise RuntimeError("the fork server expected an exercise")
+        _load(_preloadable("\n".join(str(code) for code, _ in msg["run"]["cells"])))   # once for all exercises
+        _empty_scratch()
+        theirs, mine = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                import resource
+
+                os.close(mine)
+                os.close(inbox)                      # the grader's messages reach it only through the server
+                cpu = first["cpu_seconds"]
+                resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))   # this process's own count starts at 0
+                _prctl(_PR_SET_DUMPABLE, 1)
+                code = _exercise(msg["run"], os.fdopen(theirs, "rb"), os.fdopen(os.dup(out), "wb"))
+            except BaseException:  # noqa: BLE001 - reported as the exit code
+                code = 1
+            os._exit(code)
+        os.close(theirs)
+        watch = os.pidfd_open(pid)
+        ended = None
+        while ended is None:
+            if b"\n" in buffered:
+                line, buffered = buffered.split(b"\n", 1)
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    msg = None
+                if isinstance(msg, dict) and "__end__" in msg:
+                    ended = {"nonce": msg["__end__"]}
+                    break
+                try:
+                    os.write(mine, line + b"\n")     # blocking: a process that reads nothing is the watchdog's
+                except OSError:
+                    pass
+                continue
+            ready, _, _ = select.select([inbox, watch], [], [])
+            if watch in ready:
+                _, status = os.waitpid(pid, 0)
+                ended = {"status": (-os.WTERMSIG(status) if os.WIFSIGNALED(status)
+                                    else os.WEXITSTATUS(status))}
+            else:
+                chunk = os.read(inbox, 1 << 20)
+                if not chunk:
+                    return 0
+                buffered += chunk
+        os.close(watch)
+        os.close(mine)
+        _end_all()
+        _empty_scratch()
+        if "nonce" in ended:
+            say({"__ready__": ended["nonce"]})
+        else:
+            say({"__ended__": ended["status"]})
+
+
 class StudentProcess:
     """The student's answer cells, run by this file's ``--child`` mode in the sandbox (or, ``unisolated``,
     in a plain ``python -I`` with the same limits)."""
 
     def __init__(self, job: dict, python: str = sys.executable, helpers: dict | None = None, *,
-                 limits: Limits | None = None, unisolated: bool = False):
+                 limits: Limits | None = None, unisolated: bool = False, server: _Server | None = None,
+                 serving: bool = False):
         self.helpers = helpers or {}
         self.limits = limits or Limits()
         self.unisolated = unisolated
         self.pending = b""
         self.started = False
         self.scratch = None
+        self.server = server
+        if server is not None:           # an exercise of a fork server: a process it forks, on its pipes
+            self.proc, self.errors, self.started = server.link.proc, server.link.errors, True
+            self.expired = threading.Event()
+            self.watchdog = threading.Timer(self.limits.wall_seconds, self._expire)
+            self.watchdog.daemon = True
+            self.watchdog.start()
+            try:
+                self._send({"run": dict(job, output_bytes=self.limits.output_bytes)})
+            except BaseException:
+                self.close()
+                raise
+            return
         command = [python, "-I", str(Path(__file__).resolve()), "--child"]
         env = _child_environment()
         if unisolated:
@@ -894,10 +1135,14 @@ class StudentProcess:
                 command.append("--as-nobody")
             user, cwd, env = (NOBODY if os.geteuid() == 0 else os.getuid()), "/", {}
         processes = self.limits.processes + _tasks_of(user)
+        own = self.limits
+        if serving:                      # the server itself: one process more, and CPU time for its life
+            processes += 1
+            own = dataclasses.replace(own, cpu_seconds=max(10 * own.cpu_seconds, 600))
         self.errors = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
                                      cwd=cwd, env=env, start_new_session=True,
-                                     preexec_fn=functools.partial(_limit_resources, self.limits, processes))
+                                     preexec_fn=functools.partial(_limit_resources, own, processes))
         # the watchdog: past the time allowed, the sandbox and all it started are killed, wherever the
         # grader is waiting for them
         self.expired = threading.Event()
@@ -915,6 +1160,8 @@ class StudentProcess:
     def _expire(self) -> None:
         self.expired.set()
         self._kill()
+        if self.server is not None:
+            self.server.broken = True
 
     def _timed_out(self) -> TimeoutError:
         self.close()
@@ -982,7 +1229,15 @@ class StudentProcess:
             raise SandboxUnavailable(f"The sandbox could not be made ({said[-500:]}). " + _HOW_TO_INSTALL)
         if not self.started and said:
             raise RuntimeError(f"the student process did not start ({said.splitlines()[-1]})")
-        sig = -code if code < 0 else code - 128 if code > 128 and not self.unisolated else 0
+        if self.server is not None:
+            self.server.broken = True
+        self._exited(code if code < 0 or self.unisolated or code <= 128 else 128 - code)
+
+    def _exited(self, code: int):
+        """Raise what ended the student's process: ``code`` is its exit code, or minus the signal."""
+        if self.expired.is_set():
+            raise self._timed_out()
+        sig = -code if code < 0 else 0
         limits = self.limits
         if sig == signal.SIGXCPU:
             raise RuntimeError(f"your code used more than {limits.cpu_seconds} s of CPU time")
@@ -998,6 +1253,8 @@ class StudentProcess:
     def receive(self) -> dict:
         while True:
             line = self._line()
+            if self.server is not None and not line.strip():    # a fork server's word starts a new line
+                continue
             try:
                 msg = json.loads(line)
             except (ValueError, RecursionError):
@@ -1006,6 +1263,9 @@ class StudentProcess:
                 self.close()
                 raise RuntimeError("the student process sent the grader something it cannot read")
             self.started = True
+            if self.server is not None and "__ended__" in msg:      # the exercise's process ended
+                self.server.broken = True
+                self._exited(msg["__ended__"] if isinstance(msg["__ended__"], int) else 1)
             if "helper" not in msg:
                 return msg
             self._answer_helper(msg)
@@ -1041,6 +1301,9 @@ class StudentProcess:
 
     def close(self):
         self.watchdog.cancel()
+        if self.server is not None:
+            self.server.finish(self)
+            return
         self._kill()
         self.proc.wait()
         for pipe in (self.proc.stdin, self.proc.stdout):
@@ -1052,6 +1315,117 @@ class StudentProcess:
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
+
+
+class _Server:
+    """A fork server (see the module docstring): one sandbox, started by :class:`StudentProcess` in its serving
+    mode, that forks one process per exercise. Anything unexpected (an exercise's process that ended, ran out
+    of time, or a server that does not answer) marks it ``broken``; it is then killed, and :class:`_Servers`
+    starts another for the next exercise."""
+
+    def __init__(self, python: str, limits: Limits, preload: list[str]):
+        import secrets
+
+        import pedagogy_lib
+
+        self.limits, self.broken = limits, False
+        nonce = secrets.token_hex(16)
+        self.link = StudentProcess({"serve": True, "root": str(Path(pedagogy_lib.__file__).resolve().parent.parent),
+                                    "preload": preload, "nonce": nonce, "cpu_seconds": limits.cpu_seconds},
+                                   python, limits=limits, serving=True)
+        try:
+            self._ready(self.link, nonce)
+        except BaseException:
+            self.link.close()
+            raise
+        finally:
+            self.link.watchdog.cancel()
+        if self.link.expired.is_set():
+            self.close()
+            raise TimeoutError("the fork server did not start in time")
+
+    def _ready(self, via: StudentProcess, nonce: str) -> None:
+        """Read lines until the server's ``ready`` with ``nonce``, a value no process it forked has seen."""
+        while True:
+            line = via._line()
+            try:
+                msg = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(msg, dict) and msg.get("__ready__") == nonce:
+                break
+        if via.pending:                       # nothing may follow the server's word
+            raise RuntimeError("the fork server said more than it should")
+
+    def finish(self, exercise: StudentProcess) -> None:
+        """After an exercise: the server kills what it ran and empties /tmp, or, if it cannot, is killed."""
+        import secrets
+
+        if not self.broken and not exercise.expired.is_set():
+            nonce = secrets.token_hex(16)
+            timer = threading.Timer(60.0, exercise._expire)
+            timer.daemon = True
+            timer.start()
+            try:
+                exercise._send({"__end__": nonce})
+                self._ready(exercise, nonce)
+            except Exception:  # noqa: BLE001 - a server that does not answer as it should is not reused
+                self.broken = True
+            finally:
+                timer.cancel()
+            if exercise.expired.is_set():
+                self.broken = True
+        if self.broken:
+            self.close()
+
+    def close(self) -> None:
+        self.broken = True
+        self.link.close()
+
+
+class _Servers:
+    """The fork servers of one :func:`grade_notebook` run (one student): a server while one is healthy, a new
+    one when the last broke, and, when a server cannot be started, ``None`` (each exercise then starts its
+    own sandbox, as :class:`StudentProcess` does alone)."""
+
+    def __init__(self, python: str, limits: Limits | None, imports: str):
+        self.python, self.limits = python, limits or Limits()
+        self.preload = _preloadable("\n".join(import_statements(imports)))
+        self.server: _Server | None = None
+        self.failed = False
+
+    def get(self, limits: Limits | None) -> _Server | None:
+        limits = limits or Limits()
+        if self.failed or dataclasses.replace(limits, wall_seconds=self.limits.wall_seconds) != self.limits:
+            return None                  # the server's processes have other limits (the wall clock is the grader's)
+        if self.server is not None and self.server.broken:
+            self.server = None
+        if self.server is None:
+            try:
+                self.server = _Server(self.python, self.limits, self.preload)
+            except SandboxUnavailable:
+                raise
+            except Exception:  # noqa: BLE001 - grade without the server, exactly as before
+                self.failed = True
+                return None
+        return self.server
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+
+@contextlib.contextmanager
+def fork_servers(python: str = sys.executable, limits: Limits | None = None, imports: str = ""):
+    """The fork servers that :func:`grade_exercise` uses when given them (``servers=``): the exercises graded
+    with them, for one student, share one sandbox, each in a process of its own (see the module docstring).
+    ``imports`` are the page's import lines, whose modules the server loads once."""
+    servers = _Servers(python, limits, imports)
+    try:
+        yield servers
+    finally:
+        servers.close()
 
 
 def _limit_note(kind: str | None, limits: Limits) -> str:
@@ -1152,14 +1526,16 @@ def _own_copy_and_data(mod, salt: int) -> tuple:
 
 def grade_exercise(label: str, module: str, checker: str, names: list[str], cells: list[tuple[str, bool]],
                    student: str | None, *, python: str = sys.executable, checkers: set[str] = frozenset(),
-                   unisolated: bool = False, limits: Limits | None = None) -> tuple[bool, str]:
+                   unisolated: bool = False, limits: Limits | None = None,
+                   servers: _Servers | None = None) -> tuple[bool, str]:
     """Grade one exercise: ``(passed, the verdict's text)``; see the module docstring.
 
     ``cells`` are ``(code, must_run)`` pairs run in order in the student process (a cell that need not
     run may fail without ending the grading); ``names`` the answer's names the checker receives.
     ``student`` None grades on the book's own data, as the checker in the notebook does.
     ``unisolated`` runs the student process without the sandbox (the limits stay); ``limits`` replaces
-    :class:`Limits`' defaults. Raises :class:`SandboxUnavailable` when the sandbox cannot be made.
+    :class:`Limits`' defaults. ``servers`` (:func:`fork_servers`) runs the student's code in a process forked
+    by a fork server, when not ``unisolated``. Raises :class:`SandboxUnavailable` when the sandbox cannot be made.
     """
     import importlib
 
@@ -1202,8 +1578,9 @@ def grade_exercise(label: str, module: str, checker: str, names: list[str], cell
            "cells": cells, "names": names}
     child = None
     try:
+        server = servers.get(limits) if servers is not None and not unisolated else None
         child = StudentProcess(job, python, helpers={n: getattr(mod, n) for n in helpers}, limits=limits,
-                               unisolated=unisolated)
+                               unisolated=unisolated, server=server)
         reply = child.receive()
         if reply.get("error"):
             return False, "\n".join(lines + [f"Your answer cell raised {reply['error']}"
@@ -1575,47 +1952,48 @@ def grade_notebook(nb: dict, student: str | None, submitted: dict | None = None,
     if submitted is not None:
         sub_tests = {_nb_meta(c).get("grade_id"): _src(c) for c in submitted.get("cells", []) if _nb_meta(c).get("grade")}
     results = {}
-    for cell, call in calls:
-        meta = _nb_meta(cell)
-        label = call["label"]
-        if labels is not None and label not in labels:
-            continue
-        flags = []
-        gid = meta.get("grade_id")
-        if submitted is not None:
-            if gid not in sub_tests:
-                flags.append("the test cell was deleted from the submission and has been restored")
-            elif sub_tests[gid].strip() != _src(cell).split("### BEGIN HIDDEN TESTS")[0].strip() \
-                    and sub_tests[gid].strip() != _src(cell).strip():
-                flags.append("the test cell was edited in the submission and has been restored")
-        k = answers.get(f"{label}-answer")
-        if k is None:
-            passed, text = False, "The answer cell of this exercise is missing from the submission."
-        elif label in tampered:
-            passed, text = False, ("Not graded: code for this exercise reaches for the grading machinery ("
-                                   + "; ".join(tampered[label]) + "). Scored zero until the instructor reviews it.")
-            flags.append("tampering with the grading machinery")
-        elif (refusal := source_refusal(_src(cells[k]), preamble, call.get("not_allowed", ()),
-                                              call.get("names", ()))) is not None:
-            passed, text = False, refusal
-        else:
-            try:
-                for run in replays(cells, answers, k, preamble, page):
-                    passed, text = grade_exercise(label, call["module"], call["checker"], call["names"], run,
-                                                  student, python=python, checkers=checkers,
-                                                  unisolated=unisolated, limits=limits)
-                    if passed or _STOPPED in text:
-                        break
-            except SandboxUnavailable:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a grader failure scores zero and says so, for review
-                passed, text = False, f"The grader failed ({type(exc).__name__}: {exc})."
-                flags.append("the grader failed on this exercise")
-        text = f"Exercise {label}:\n{text}"
-        if flags:
-            text += "\n" + "\n".join(f"{FLAG} {f}." for f in flags)
-        cell["outputs"] = [from_dict(o) for o in _output(text, not passed)]
-        results[label] = (passed, flags)
+    with fork_servers(python, limits) as servers:
+        for cell, call in calls:
+            meta = _nb_meta(cell)
+            label = call["label"]
+            if labels is not None and label not in labels:
+                continue
+            flags = []
+            gid = meta.get("grade_id")
+            if submitted is not None:
+                if gid not in sub_tests:
+                    flags.append("the test cell was deleted from the submission and has been restored")
+                elif sub_tests[gid].strip() != _src(cell).split("### BEGIN HIDDEN TESTS")[0].strip() \
+                        and sub_tests[gid].strip() != _src(cell).strip():
+                    flags.append("the test cell was edited in the submission and has been restored")
+            k = answers.get(f"{label}-answer")
+            if k is None:
+                passed, text = False, "The answer cell of this exercise is missing from the submission."
+            elif label in tampered:
+                passed, text = False, ("Not graded: code for this exercise reaches for the grading machinery ("
+                                       + "; ".join(tampered[label]) + "). Scored zero until the instructor reviews it.")
+                flags.append("tampering with the grading machinery")
+            elif (refusal := source_refusal(_src(cells[k]), preamble, call.get("not_allowed", ()),
+                                                  call.get("names", ()))) is not None:
+                passed, text = False, refusal
+            else:
+                try:
+                    for run in replays(cells, answers, k, preamble, page):
+                        passed, text = grade_exercise(label, call["module"], call["checker"], call["names"], run,
+                                                      student, python=python, checkers=checkers,
+                                                      unisolated=unisolated, limits=limits, servers=servers)
+                        if passed or _STOPPED in text:
+                            break
+                except SandboxUnavailable:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a grader failure scores zero and says so, for review
+                    passed, text = False, f"The grader failed ({type(exc).__name__}: {exc})."
+                    flags.append("the grader failed on this exercise")
+            text = f"Exercise {label}:\n{text}"
+            if flags:
+                text += "\n" + "\n".join(f"{FLAG} {f}." for f in flags)
+            cell["outputs"] = [from_dict(o) for o in _output(text, not passed)]
+            results[label] = (passed, flags)
     return results
 
 

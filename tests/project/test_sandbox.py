@@ -134,3 +134,53 @@ def test_grading_refuses_without_the_sandbox_unless_told_to_run_unisolated(monke
         G.grade_notebook({"cells": []}, "s")
     passed, text = _grade(CORRECT, unisolated=True)
     assert passed, text
+
+
+# --- the fork server: the exercises of one submission share a sandbox, each in a process of its own -----
+
+#: The next exercise in the same fork server: correct, and it finds neither a file nor a process of the one before.
+NEXT_IN_THE_SERVER = (CORRECT + "import os\nassert not {'left-behind', 'locked'} & set(os.listdir('/tmp'))\n"
+                      "pids = {int(n) for n in os.listdir('/proc') if n.isdigit()}\n"
+                      "assert pids <= {1, os.getppid(), os.getpid()}, pids\n"
+                      "assert not ROOT or os.geteuid() == 65534, os.geteuid()\n")
+
+
+def _grade_in(servers, code: str, student: str = "attacker", limits: G.Limits = LIMITS) -> tuple[bool, str]:
+    return G.grade_exercise(LABEL, MODULE, CHECKER, NAMES, [SETUP, (f"ROOT = {os.geteuid() == 0}\n", True),
+                                                           (code, True)], student, limits=limits, servers=servers)
+
+
+def test_an_exercise_of_a_fork_server_leaves_nothing_to_the_next():
+    """A file (in a folder no one may read), and a process that left its session, both left by one exercise:
+    the next exercise, forked by the same server, finds neither, and runs as the same user as before."""
+    leave = ("import os, time\nopen('/tmp/left-behind', 'w').write('x')\nos.mkdir('/tmp/locked')\n"
+             "open('/tmp/locked/f', 'w').write('x')\nos.chmod('/tmp/locked', 0)\n"
+             "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(3600)\n    os._exit(0)\n"
+             "sigma2 = 0.5\n")
+    with G.fork_servers(limits=LIMITS, imports=SETUP[0]) as servers:
+        passed, text = _grade_in(servers, leave)
+        assert not passed and "not within tolerance" in text, text      # graded, and wrong
+        first = servers.server
+        assert first is not None and not first.broken       # a wrong answer: the server is kept ...
+        passed, text = _grade_in(servers, NEXT_IN_THE_SERVER, "next-student")
+        assert passed, text
+        assert servers.server is first                       # ... and the next exercise ran in it
+
+
+def test_a_fork_server_s_exercise_that_exhausts_a_resource_is_stopped_and_says_so():
+    """The limits of each exercise forked by a server are those of a sandbox of its own, said the same way;
+    after each, the next exercise passes (in a new server when the last one was killed)."""
+    cases = [("import os\nwhile True:\n    os.fork()\n", "graded code may start at most 16 processes"),
+             ("import numpy as np\nx = np.ones(30 * 10**9 // 8)\n", "tried to allocate more than 4 GiB"),
+             ("for _ in range(1000):\n    print('x' * 1_000_000)\n", "printed more than 1 MB"),
+             ("while True:\n    pass\n", "used more than 1 s of CPU time"),
+             # the server: refused, or, where the kernel lets it happen, the exercise's sandbox goes with it
+             ("import os, time\nos.kill(os.getppid(), 9)\ntime.sleep(60)\n", ("PermissionError", "your code was killed")),
+             ("import time\ntime.sleep(3600)\n", "did not finish within 3 s")]
+    with G.fork_servers(limits=LIMITS, imports=SETUP[0]) as servers:
+        for code, reason in cases:
+            limits = dataclasses.replace(LIMITS, wall_seconds=3) if "sleep" in code else LIMITS
+            passed, text = _grade_in(servers, code, limits=limits)
+            assert not passed and any(r in text for r in ((reason,) if isinstance(reason, str) else reason)), text
+            passed, text = _grade_in(servers, NEXT_IN_THE_SERVER, "next-student")
+            assert passed, (reason, text)
