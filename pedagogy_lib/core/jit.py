@@ -24,7 +24,7 @@ seconds from those sizes. A public function resolves its backend with one call,
 ``check_backend(backend, kernel, **sizes)`` (or :func:`choose` when the string is already checked), once
 per call of the public function, and hands the resolved ``"numba"`` or ``"numpy"`` to whatever it calls
 inside, so the estimate is counted once. Validation kernels (a screen compiled to check a model) are
-registered under the same rule. :func:`registry` lists the entries; ``benchmarks/bench_costs.py`` times
+registered under the same rule. :func:`registry` lists the entries; ``benchmarks/twin_costs.py`` times
 every twin against its estimate.
 
 Whenever numba compiles one of the library's kernels (not when it loads one from its cache), the
