@@ -238,11 +238,10 @@ def prefer_compiled(kernel, twin_seconds: float) -> bool:
         _ready.add(kernel)
         return True
     name = _kernel_name(kernel)
-    spent = _twin_seconds.get(name, 0.0) + twin_seconds
-    if spent >= COMPILE_AFTER_TWIN_SECONDS:
-        return True
-    _twin_seconds[name] = spent
-    return False
+    # kept even past the threshold: should the compiled path not compile ``kernel`` itself, a later
+    # smaller call must not fall back to the twin
+    spent = _twin_seconds[name] = _twin_seconds.get(name, 0.0) + twin_seconds
+    return spent >= COMPILE_AFTER_TWIN_SECONDS
 
 
 if _numba is not None:

@@ -15,6 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 needs_numba = pytest.mark.skipif(not jit.HAVE_NUMBA, reason="the rule only chooses when numba is installed")
 
 
+
+@pytest.fixture(autouse=True)
+def _own_twin_totals(monkeypatch):
+    """The rule keeps each kernel's twin work by the kernel's name, and every fresh kernel here is named
+    ``twice``: each test starts from no work."""
+    monkeypatch.setattr(jit, "_twin_seconds", {})
+
 def _fresh_kernel():
     """A kernel nobody has compiled: a new dispatcher each call."""
     def twice(x):
@@ -36,6 +43,16 @@ def test_auto_runs_the_twin_until_the_twins_work_adds_up_to_the_threshold(monkey
     # without a kernel to weigh, "auto" is the compiled path, as before the rule
     assert check_backend("auto") == "numba"
 
+
+
+@needs_numba
+def test_once_past_the_threshold_auto_stays_on_the_kernel_even_if_the_call_did_not_compile_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jit, "COMPILE_AFTER_TWIN_SECONDS", 5.0)
+    kernel = _fresh_kernel()
+    # the compiled path chosen by the second call may run another kernel: this one stays cold
+    assert [jit.prefer_compiled(kernel, s) for s in (4.0, 2.0, 0.1)] == [False, True, True]
+    assert not kernel.signatures
 
 @needs_numba
 def test_auto_calls_a_kernel_compiled_in_this_process_or_marked_in_the_cache(monkeypatch, tmp_path):
