@@ -25,6 +25,12 @@ From this, :func:`write_editions` writes, for every chapter notebook,
   ``### END SOLUTION``, followed by a locked test cell that calls the checker with
   ``.raise_if_wrong()``, worth the points that ``courseware/points.toml`` gives the exercise.
 
+A number a hidden cell computes reaches a solution's prose through MyST-NB's glue
+(``{glue:text}`name```, see ``pedagogy_lib.display.prose.glue``). The editions are read outside the
+book, so each such role is filled with the value the book shows (:func:`glued_values`): from an
+executed copy of the notebook (the book's execution cache, else the test command's copies), else
+by executing the notebook here. A role whose name no output glues stops the editions.
+
 :func:`catalogue_markdown` is the book's exercise catalogue (``book/exercises.md``, filled in at
 every build by ``_ext/exercise_catalogue.py``).
 
@@ -35,18 +41,21 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import functools
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 if __package__ in (None, ""):                     # run as a script: python courseware/editions.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from courseware.plain import (EXERCISE_RE, SOLUTION_RE, book_macros, markdown_anchors,  # noqa: E402
+from courseware.plain import (EXERCISE_RE, SOLUTION_RE, book_macros, glue_keys, markdown_anchors,  # noqa: E402
                               plain_notebook, read_bibliography, site_url, statement_text)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -434,6 +443,126 @@ def nbgrader_source(ch: ChapterNotebook, points: dict) -> dict:
     return nb
 
 
+# --- glued values ---------------------------------------------------------------------------------
+
+#: The execution cache of the book's build (``python3 tasks.py book``): notebooks executed as the
+#: published book runs them, keyed by the hash of their code.
+BOOK_CACHE = ROOT / "_build" / ".jupyter_cache"
+#: Where executed copies of the chapter notebooks may already be, in the order they are tried: the
+#: book's cache, then the test command's (its notebooks as nbval ran them, at their paths in the
+#: checkout, then its build's cache). The test command runs the notebooks that train with their short
+#: setting (``PEDAGOGY_FAST``), so ``python3 tasks.py editions`` reads the book's cache alone.
+EXECUTED_COPIES = (BOOK_CACHE, ROOT / "_build" / "nbval-executed", ROOT / "_build" / "test" / "_build" / ".jupyter_cache")
+
+
+def glue_names(nb: dict) -> set[str]:
+    """The names that the glue roles of a notebook's markdown cells paste."""
+    return {k for c in nb["cells"] if c["cell_type"] == "markdown" for k in glue_keys(_src(c))}
+
+
+def glued_outputs(executed: dict) -> dict[str, dict]:
+    """Name -> data (MIME type -> value) of every value an executed notebook glued: the display outputs
+    that ``myst_nb.glue`` writes with ``scrapbook`` metadata (their MIME types carry a prefix when the
+    value was not displayed)."""
+    found = {}
+    for cell in executed["cells"]:
+        for out in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            meta = (out.get("metadata") or {}).get("scrapbook")
+            if isinstance(meta, dict) and "name" in meta:
+                prefix = meta.get("mime_prefix") or ""
+                found[meta["name"]] = {k[len(prefix):]: v for k, v in (out.get("data") or {}).items()
+                                       if k.startswith(prefix)}
+    return found
+
+
+def _code(nb: dict) -> list[str]:
+    return [_src(c) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def executed_copy(path: Path, copies=EXECUTED_COPIES) -> dict | None:
+    """An executed copy of the notebook ``path`` whose code is the notebook's code now, from the first of
+    ``copies`` that holds one (a jupyter-cache folder, matched by the hash of the code, or a folder of
+    executed notebooks at their paths in the checkout); ``None`` if none does."""
+    import nbformat
+
+    path = Path(path).resolve()
+    nb = nbformat.read(path, as_version=4)
+    for where in map(Path, copies):
+        if (where / "global.db").is_file():
+            from jupyter_cache import get_cache
+
+            cache = get_cache(str(where))
+            try:
+                return json.loads(nbformat.writes(cache.get_cache_bundle(cache.match_cache_notebook(nb).pk).nb))
+            except KeyError:
+                continue
+        copy_ = where / path.relative_to(ROOT) if path.is_relative_to(ROOT) else None
+        if copy_ is not None and copy_.is_file():
+            try:
+                found = json.loads(copy_.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue                      # being written: the next place, or an execution
+            if _code(found) == _code(nb):
+                return found
+    return None
+
+
+def execute_notebook(nb: dict, path: Path, timeout: int | None = None) -> dict:
+    """``nb`` executed as the book's build executes the notebook ``path`` (in its folder, each cell
+    within the build's timeout, the kernel on Unix sockets of a private folder); a cell that fails
+    raises :class:`NotebookFormatError` naming it."""
+    import nbformat
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    if timeout is None:
+        import yaml
+
+        config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+        timeout = int((config.get("execute") or {}).get("timeout", 120))
+    node = nbformat.reads(json.dumps(nb), as_version=4)
+    with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
+        extra = {}
+        if os.name == "posix":
+            from jupyter_client.manager import AsyncKernelManager
+
+            name = node.metadata.get("kernelspec", {}).get("name", "python3")
+            extra["km"] = AsyncKernelManager(kernel_name=name, transport="ipc", ip=os.path.join(sockets, "k"))
+        try:
+            result = single_nb_execution(node, cwd=str(Path(path).resolve().parent), timeout=timeout,
+                                         allow_errors=False, meta_override=True, **extra)
+        finally:
+            km = extra.get("km")
+            if km is not None and km.has_kernel:
+                from jupyter_core.utils import run_sync
+
+                run_sync(km.shutdown_kernel)(now=True)
+    if result.err is not None:
+        raise NotebookFormatError(f"{path}: executing it for its glued values failed: "
+                                  f"{type(result.err).__name__}: {str(result.err)[:600]}")
+    return json.loads(nbformat.writes(node))
+
+
+def glued_values(path: Path, nb: dict, copies=EXECUTED_COPIES, execute: bool = True) -> dict[str, dict]:
+    """Name -> glued data for every glue role in the markdown of ``nb`` (the chapter notebook ``path``):
+    from an executed copy (:func:`executed_copy`), else, if ``execute``, from executing the notebook here.
+    A name that the executed notebook does not glue raises :class:`NotebookFormatError`."""
+    names = glue_names(nb)
+    if not names:
+        return {}
+    executed = executed_copy(path, copies)
+    if executed is None and execute:
+        executed = execute_notebook(nb, path)
+    if executed is None:
+        raise NotebookFormatError(f"{path}: its Markdown pastes glued values ({', '.join(sorted(names))}) and "
+                                  f"no executed copy of it was found in {', '.join(map(str, copies)) or 'no folder'}")
+    found = glued_outputs(executed)
+    missing = sorted(names - set(found))
+    if missing:
+        raise NotebookFormatError(f"{path}: glue roles name {', '.join(missing)}, which no output of the executed "
+                                  "notebook glues")
+    return {name: found[name] for name in names}
+
+
 # --- points ---------------------------------------------------------------------------------------
 
 _POINTS_HEADER = """\
@@ -507,11 +636,13 @@ def _dump(nb: dict, path: Path) -> None:
 
 
 def write_editions(out: Path, root: Path = ROOT, points_file: Path = POINTS_FILE,
-                   notebooks: list[Path] | None = None, *, update_points: bool = True) -> dict:
+                   notebooks: list[Path] | None = None, *, update_points: bool = True,
+                   glued: Callable[[Path, dict], dict] = glued_values) -> dict:
     """Write out/student, out/instructor and the nbgrader course out/nbgrader; return a summary.
 
     ``notebooks`` restricts the editions to some chapter notebooks (all by default);
-    ``update_points=False`` reads the points table without creating or extending it.
+    ``update_points=False`` reads the points table without creating or extending it; ``glued(path, nb)``
+    gives the values of a notebook's glue roles (default :func:`glued_values`).
     """
     chapters = [read_notebook(p) for p in (notebooks or chapter_notebooks(root))]
     everything = [e for p in chapter_notebooks(root) for e in read_notebook(p).exercises] \
@@ -526,10 +657,12 @@ def write_editions(out: Path, root: Path = ROOT, points_file: Path = POINTS_FILE
             "macros": book_macros(root), "site": site_url(root), "anchors": markdown_anchors(root)}
     for ch in chapters:
         rel = ch.path.relative_to(root / "chapters")
-        _dump(plain_notebook(student_edition(ch), ch.path, **book), out / "student" / rel)
-        _dump(plain_notebook(instructor_edition(ch), ch.path, solutions=True, **book), out / "instructor" / rel)
+        values = glued(ch.path, ch.nb)                   # the numbers the book shows in its glue roles
+        _dump(plain_notebook(student_edition(ch), ch.path, glued=values, **book), out / "student" / rel)
+        _dump(plain_notebook(instructor_edition(ch), ch.path, solutions=True, glued=values, **book),
+              out / "instructor" / rel)
         # an assignment holds one notebook: links to the others lead to their published pages
-        source = plain_notebook(nbgrader_source(ch, points), ch.path, notebooks_beside=False, **book)
+        source = plain_notebook(nbgrader_source(ch, points), ch.path, notebooks_beside=False, glued=values, **book)
         _dump(source, course / "source" / rel)                           # the chapter's assignment
         _dump(source, course / "source" / ch.path.stem / ch.path.name)  # the section's assignment
     course.mkdir(parents=True, exist_ok=True)
@@ -592,8 +725,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "editions",
                         help="folder to write student/, instructor/ and nbgrader/ into (default: _build/editions)")
     args = parser.parse_args(argv)
+    # The glue roles show the book's values: its cache, or the notebooks executed as its build runs them.
+    os.environ.setdefault("PEDAGOGY_STATIC_WIDGETS", "1")
     try:
-        summary = write_editions(args.out.resolve())
+        summary = write_editions(args.out.resolve(), glued=functools.partial(glued_values, copies=(BOOK_CACHE,)))
     except (NotebookFormatError, ValueError) as exc:
         print(f"editions: {exc}", file=sys.stderr)
         return 1

@@ -12,13 +12,17 @@ that is not a notebook (``../../book/grading_rules.md``) leads to a file the edi
 - ``{doc}`` links to a notebook as a relative link to that notebook, and links to other book pages
   as links to the published site (:func:`site_url`, from ``repository.url`` of ``_config.yml``), with
   the fragment the published page gives the heading;
-- the book's TeX macros written out in its formulas (:func:`expand_macros`).
+- the book's TeX macros written out in its formulas (:func:`expand_macros`);
+- MyST-NB's glue roles (``{glue:text}`name```, a number a hidden cell computed) as the glued value,
+  taken from the executed notebook's outputs (``glued``); a role whose name has no value is an error,
+  never the bare name.
 
 The editions (``courseware/editions.py``) and the JupyterLite copies (``lite/lite_build.py``) both use
 :func:`plain_notebook`.
 """
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -70,6 +74,44 @@ _EXPLICIT_RE = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>\s*$", re.S)
 _OPTION_RE = re.compile(r"^:(?P<key>[\w-]+):[ \t]*(?P<value>.*)$")
 #: Titles of the admonitions MyST knows, when the directive gives none.
 _ADMONITION_TITLES = {"seealso": "See also", "admonition": "Note"}
+
+
+#: MyST-NB's roles that paste a value glued by a code cell (``myst_nb.glue``).
+GLUE_ROLES = ("glue", "glue:", "glue:any", "glue:text", "glue:md")
+
+
+def glue_key(content: str) -> tuple[str, str]:
+    """A glue role's content ``name`` or ``name:format`` as (``name``, ``format``). A value glued on
+    another page (``page::name``) is refused: the editions have only this notebook's outputs."""
+    if "::" in content:
+        raise ValueError(f"{{glue}}`{content}` pastes a value glued on another page; the editions can "
+                         "only paste values glued by the notebook itself")
+    key, _, fmt = content.partition(":")
+    return key.strip(), fmt.strip()
+
+
+def glue_keys(text: str) -> set[str]:
+    """The names that the glue roles of the Markdown ``text`` paste."""
+    return {glue_key(m.group("content"))[0] for m in _ROLE_RE.finditer(text) if m.group("name").startswith("glue")}
+
+
+def glued_text(plain: str, fmt: str = "") -> str:
+    """A glued ``text/plain`` value as ``{glue:text}`name:fmt``` shows it: the Python literal's value
+    (a glued string without its quotes), formatted by ``fmt`` when one is given."""
+    try:
+        value = ast.literal_eval(plain)
+    except (SyntaxError, ValueError):
+        value = plain
+    if not fmt:
+        return str(value)
+    kind = fmt[-1]
+    if kind == "s":
+        value = str(value)
+    elif kind in "bcdoxX":
+        value = int(value)
+    elif kind in "eEfFgGn%":
+        value = float(value)
+    return format(value, fmt)
 
 
 def _text_and_target(content: str) -> tuple[str, str]:
@@ -311,8 +353,10 @@ class Page:
     """What the role conversion needs to know about the notebook being converted."""
 
     def __init__(self, rel: Path, root: Path, refs: dict, labels: set[str], site: str = "", anchors=None,
-                 notebooks_beside: bool = True):
+                 notebooks_beside: bool = True, glued: dict | None = None):
         self.rel, self.root, self.refs, self.labels, self.site = rel, root, refs, labels, site
+        #: Glue name -> the glued output's data (MIME type -> value), from the executed notebook.
+        self.glued = glued or {}
         self.anchors = anchors or markdown_anchors(root)
         #: Whether the other chapter notebooks sit beside this one, at their paths in ``chapters/`` (the
         #: lite site and the student edition); if not (an nbgrader assignment holds one notebook), a
@@ -366,8 +410,30 @@ class Page:
             return f"[{title}]({self.published(page)})" if self.site else f"*{title}*"
         return f"*{text or target}*"
 
+    def glue(self, name: str, content: str) -> str:
+        """A glue role as the book shows it: the value the notebook glued under its name. A name with
+        no glued value, or a value with no text, raises ``ValueError``."""
+        try:
+            key, fmt = glue_key(content)
+        except ValueError as exc:
+            raise ValueError(f"{self.rel}: {exc}") from None
+        if name not in GLUE_ROLES:
+            raise ValueError(f"{self.rel}: {{{name}}}`{content}` is no glue role MyST-NB knows")
+        if key not in self.glued:
+            raise ValueError(f"{self.rel}: {{{name}}}`{content}` has no value: no output of the executed "
+                             f"notebook glues the name {key!r}")
+        data = self.glued[key]
+        if name != "glue:text" and "text/markdown" in data:
+            return str(data["text/markdown"]).strip()
+        if name == "glue:md" or "text/plain" not in data:
+            raise ValueError(f"{self.rel}: {{{name}}}`{content}`: the glued value has no "
+                             f"{'text/markdown' if name == 'glue:md' else 'text/plain'} form to paste")
+        return glued_text(data["text/plain"], fmt) if name == "glue:text" else str(data["text/plain"])
+
     def role(self, m: re.Match) -> str:
         name, content = m.group("name"), m.group("content")
+        if name.startswith("glue"):
+            return self.glue(name, content)
         text, target = _text_and_target(content)
         if name.startswith("cite"):
             return cite_text(content, self.refs, textual=name in ("cite:t", "cite:ts", "cite:alt"))
@@ -392,6 +458,9 @@ class Page:
     def directive(self, m: re.Match) -> str:
         """A MyST directive (not an exercise: those are already plain Markdown) as plain Markdown."""
         name, arg = m.group("name"), m.group("arg").strip()
+        if name.startswith("glue"):
+            raise ValueError(f"{self.rel}: the {{{name}}} directive pastes a glued output, which plain "
+                             "Markdown cannot show; paste text with the {glue:text} role instead")
         lines = m.group("body").splitlines()
         while lines and _OPTION_RE.match(lines[0]):          # :class:, :label: and other options
             lines.pop(0)
@@ -453,11 +522,13 @@ def expand_macros(text: str, macros: dict) -> str:
 
 def plain_notebook(nb: dict, path: Path, root: Path = ROOT, *, solutions: bool = False, refs: dict | None = None,
                    macros: dict | None = None, site: str | None = None, anchors=None,
-                   notebooks_beside: bool = True) -> dict:
+                   notebooks_beside: bool = True, glued: dict | None = None) -> dict:
     """``nb`` (a copy of the chapter notebook ``path``, already an edition) with every markdown cell as
     plain Markdown (see the module docstring); solutions are kept as quoted blocks when ``solutions``;
     links to other notebooks lead to their published pages unless ``notebooks_beside`` (see
-    :class:`Page`). ``nb`` is changed in place and returned."""
+    :class:`Page`); each glue role shows the value ``glued`` (name -> the glued output's data, see
+    ``courseware.editions.glued_values``) holds for its name, and a role with none raises ``ValueError``.
+    ``nb`` is changed in place and returned."""
     root = Path(root).resolve()
     path = Path(path).resolve()
     refs = read_bibliography(root / "book" / "references.bib") if refs is None else refs
@@ -466,7 +537,7 @@ def plain_notebook(nb: dict, path: Path, root: Path = ROOT, *, solutions: bool =
     labels = {label for cell in nb["cells"] if cell.get("cell_type") == "markdown"
               for m in EXERCISE_RE.finditer(cell_source(cell))
               for label in re.findall(r"^:label:\s*(\S+)", m.group("body"), re.M)}
-    page = Page(path.relative_to(root), root, refs, labels, site, anchors, notebooks_beside)
+    page = Page(path.relative_to(root), root, refs, labels, site, anchors, notebooks_beside, glued)
     first = instructor_markdown if solutions else student_markdown
     for cell in nb["cells"]:
         if cell.get("cell_type") == "markdown":
