@@ -28,8 +28,9 @@ From this, :func:`write_editions` writes, for every chapter notebook,
 A number a hidden cell computes reaches a solution's prose through MyST-NB's glue
 (``{glue:text}`name```, see ``pedagogy_lib.display.prose.glue``). The editions are read outside the
 book, so each such role is filled with the value the book shows (:func:`glued_values`): from an
-executed copy of the notebook (the book's execution cache, else the test command's copies), else
-by executing the notebook here. A role whose name no output glues stops the editions.
+executed copy of the notebook (the book's execution cache; under the test command's short setting,
+its own copies), else by executing the notebook here. A role whose name no output glues stops the
+editions.
 
 :func:`catalogue_markdown` is the book's exercise catalogue (``book/exercises.md``, filled in at
 every build by ``_ext/exercise_catalogue.py``).
@@ -41,7 +42,6 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
-import functools
 import hashlib
 import json
 import os
@@ -448,11 +448,18 @@ def nbgrader_source(ch: ChapterNotebook, points: dict) -> dict:
 #: The execution cache of the book's build (``python3 tasks.py book``): notebooks executed as the
 #: published book runs them, keyed by the hash of their code.
 BOOK_CACHE = ROOT / "_build" / ".jupyter_cache"
-#: Where executed copies of the chapter notebooks may already be, in the order they are tried: the
-#: book's cache, then the test command's (its notebooks as nbval ran them, at their paths in the
-#: checkout, then its build's cache). The test command runs the notebooks that train with their short
-#: setting (``PEDAGOGY_FAST``), so ``python3 tasks.py editions`` reads the book's cache alone.
-EXECUTED_COPIES = (BOOK_CACHE, ROOT / "_build" / "nbval-executed", ROOT / "_build" / "test" / "_build" / ".jupyter_cache")
+#: The test command's executed notebooks: as nbval ran them (at their paths in the checkout), and its
+#: build's cache. They ran the pages that train with their short setting (``PEDAGOGY_FAST=1``).
+TEST_COPIES = (ROOT / "_build" / "nbval-executed", ROOT / "_build" / "test" / "_build" / ".jupyter_cache")
+
+
+def executed_copies() -> tuple[Path, ...]:
+    """Where executed notebooks that ran as the editions are made now may be: the test command's copies
+    under its short setting (``pedagogy_lib.core.budget.fast``), the book's cache otherwise, so that a
+    number a training page computes is the one the book (or the test command's site) shows."""
+    from pedagogy_lib.core.budget import fast
+
+    return TEST_COPIES if fast() else (BOOK_CACHE,)
 
 
 def glue_names(nb: dict) -> set[str]:
@@ -479,12 +486,14 @@ def _code(nb: dict) -> list[str]:
     return [_src(c) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-def executed_copy(path: Path, copies=EXECUTED_COPIES) -> dict | None:
+def executed_copy(path: Path, copies=None) -> dict | None:
     """An executed copy of the notebook ``path`` whose code is the notebook's code now, from the first of
-    ``copies`` that holds one (a jupyter-cache folder, matched by the hash of the code, or a folder of
-    executed notebooks at their paths in the checkout); ``None`` if none does."""
+    ``copies`` (default :func:`executed_copies`) that holds one (a jupyter-cache folder, matched by the
+    hash of the code, or a folder of executed notebooks at their paths in the checkout); ``None`` if none
+    does."""
     import nbformat
 
+    copies = executed_copies() if copies is None else copies
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
     for where in map(Path, copies):
@@ -542,13 +551,15 @@ def execute_notebook(nb: dict, path: Path, timeout: int | None = None) -> dict:
     return json.loads(nbformat.writes(node))
 
 
-def glued_values(path: Path, nb: dict, copies=EXECUTED_COPIES, execute: bool = True) -> dict[str, dict]:
+def glued_values(path: Path, nb: dict, copies=None, execute: bool = True) -> dict[str, dict]:
     """Name -> glued data for every glue role in the markdown of ``nb`` (the chapter notebook ``path``):
-    from an executed copy (:func:`executed_copy`), else, if ``execute``, from executing the notebook here.
-    A name that the executed notebook does not glue raises :class:`NotebookFormatError`."""
+    from an executed copy (:func:`executed_copy`, in ``copies``, default :func:`executed_copies`), else,
+    if ``execute``, from executing the notebook here. A name that the executed notebook does not glue
+    raises :class:`NotebookFormatError`."""
     names = glue_names(nb)
     if not names:
         return {}
+    copies = executed_copies() if copies is None else copies
     executed = executed_copy(path, copies)
     if executed is None and execute:
         executed = execute_notebook(nb, path)
@@ -561,6 +572,26 @@ def glued_values(path: Path, nb: dict, copies=EXECUTED_COPIES, execute: bool = T
         raise NotebookFormatError(f"{path}: glue roles name {', '.join(missing)}, which no output of the executed "
                                   "notebook glues")
     return {name: found[name] for name in names}
+
+
+def _glued_of(path: Path) -> dict[str, dict]:
+    return glued_values(path, json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def glued_table(paths: list[Path], workers: int | None = None) -> dict[Path, dict]:
+    """:func:`glued_values` of each notebook of ``paths`` (resolved path -> values), the notebooks that
+    glue values computed ``workers`` at a time (default: one per core), since those without an executed
+    copy are executed."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    resolved = [Path(p).resolve() for p in paths]
+    gluing = [p for p in resolved if glue_names(json.loads(p.read_text(encoding="utf-8")))]
+    table = {p: {} for p in resolved}
+    if gluing:
+        with ProcessPoolExecutor(max_workers=min(len(gluing), workers or os.cpu_count() or 1)) as pool:
+            for p, values in zip(gluing, pool.map(_glued_of, gluing)):
+                table[p] = values
+    return table
 
 
 # --- points ---------------------------------------------------------------------------------------
@@ -725,10 +756,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "editions",
                         help="folder to write student/, instructor/ and nbgrader/ into (default: _build/editions)")
     args = parser.parse_args(argv)
-    # The glue roles show the book's values: its cache, or the notebooks executed as its build runs them.
+    # The glue roles show the book's values: from its cache, or the notebooks executed as its build runs
+    # them (in parallel, first; under the test command's PEDAGOGY_FAST=1, the test site's values).
     os.environ.setdefault("PEDAGOGY_STATIC_WIDGETS", "1")
     try:
-        summary = write_editions(args.out.resolve(), glued=functools.partial(glued_values, copies=(BOOK_CACHE,)))
+        table = glued_table(chapter_notebooks())
+        summary = write_editions(args.out.resolve(), glued=lambda path, nb: table[Path(path).resolve()])
     except (NotebookFormatError, ValueError) as exc:
         print(f"editions: {exc}", file=sys.stderr)
         return 1

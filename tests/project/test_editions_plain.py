@@ -273,3 +273,19 @@ def test_an_executed_copy_is_found_in_an_execution_cache_by_its_code(executed_co
     changed.parent.mkdir(parents=True)
     changed.write_text(json.dumps(nb), encoding="utf-8")
     assert editions.executed_copy(changed, copies=(tmp_path / "cache",)) is None
+
+
+def test_the_command_reads_copies_made_in_its_own_setting(executed_copy, monkeypatch):
+    """The test command's copies ran training pages short (PEDAGOGY_FAST=1): the editions read them only
+    in that setting, the book's cache otherwise; the command gathers the values one process per core."""
+    monkeypatch.delenv("PEDAGOGY_FAST", raising=False)
+    assert editions.executed_copies() == (editions.BOOK_CACHE,)
+    monkeypatch.setenv("PEDAGOGY_FAST", "1")
+    assert editions.executed_copies() == editions.TEST_COPIES
+    monkeypatch.setattr(editions, "TEST_COPIES", (executed_copy,))
+    plain_page = next(p for p in editions.chapter_notebooks()
+                      if not editions.glue_names(json.loads(p.read_text(encoding="utf-8"))))
+    table = editions.glued_table([GLUED, plain_page], workers=2)
+    assert table[plain_page.resolve()] == {}
+    shown = float(plain.glued_text(table[GLUED.resolve()]["ex212_noise"]["text/plain"]))
+    assert shown == pytest.approx(_scalar_numbers()[1], rel=5e-3)
