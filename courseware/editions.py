@@ -48,7 +48,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -518,33 +517,18 @@ def executed_copy(path: Path, copies=None) -> dict | None:
 
 def execute_notebook(nb: dict, path: Path, timeout: int | None = None) -> dict:
     """``nb`` executed as the book's build executes the notebook ``path`` (in its folder, each cell
-    within the build's timeout, the kernel on Unix sockets of a private folder); a cell that fails
-    raises :class:`NotebookFormatError` naming it."""
+    within the build's timeout: ``tools/execute_notebooks.py``, which the build's first step is); a cell
+    that fails raises :class:`NotebookFormatError` naming it."""
+    import importlib.util
+
     import nbformat
-    from jupyter_cache.executors.utils import single_nb_execution
 
-    if timeout is None:
-        import yaml
-
-        config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-        timeout = int((config.get("execute") or {}).get("timeout", 120))
+    spec = importlib.util.spec_from_file_location("execute_notebooks", ROOT / "tools" / "execute_notebooks.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
     node = nbformat.reads(json.dumps(nb), as_version=4)
-    with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
-        extra = {}
-        if os.name == "posix":
-            from jupyter_client.manager import AsyncKernelManager
-
-            name = node.metadata.get("kernelspec", {}).get("name", "python3")
-            extra["km"] = AsyncKernelManager(kernel_name=name, transport="ipc", ip=os.path.join(sockets, "k"))
-        try:
-            result = single_nb_execution(node, cwd=str(Path(path).resolve().parent), timeout=timeout,
-                                         allow_errors=False, meta_override=True, **extra)
-        finally:
-            km = extra.get("km")
-            if km is not None and km.has_kernel:
-                from jupyter_core.utils import run_sync
-
-                run_sync(km.shutdown_kernel)(now=True)
+    result = runner.run_like_the_build(node, str(Path(path).resolve().parent),
+                                       runner.cell_timeout() if timeout is None else timeout)
     if result.err is not None:
         raise NotebookFormatError(f"{path}: executing it for its glued values failed: "
                                   f"{type(result.err).__name__}: {str(result.err)[:600]}")

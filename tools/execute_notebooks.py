@@ -55,8 +55,10 @@ def cell_timeout() -> int:
     return int(config.get("execute", {}).get("timeout", 120))
 
 
-def execute_one(uri: str, timeout: int) -> tuple[str, str, float, str | None]:
-    """Execute one notebook in its own folder, as the build would: (uri, executed JSON, seconds, error).
+def run_like_the_build(nb, cwd: str, timeout: int):
+    """Execute the nbformat notebook ``nb`` in place, in the folder ``cwd``, as the build would (the
+    jupyter-cache function it uses, each cell within ``timeout`` seconds); returns that function's result
+    (``.err`` is the failure or None, ``.time`` the seconds).
 
     The kernel talks to its client over Unix sockets in a private folder (ZeroMQ's ``ipc``
     transport) rather than over TCP ports on 127.0.0.1: kernels started at the same moment by two
@@ -65,10 +67,8 @@ def execute_one(uri: str, timeout: int) -> tuple[str, str, float, str | None]:
     """
     import tempfile
 
-    import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
-    nb = nbformat.read(uri, as_version=4)
     with tempfile.TemporaryDirectory(prefix="kernel-sockets-") as sockets:
         extra = {}
         if os.name == "posix":
@@ -77,8 +77,8 @@ def execute_one(uri: str, timeout: int) -> tuple[str, str, float, str | None]:
             name = nb.metadata.get("kernelspec", {}).get("name", "python3")
             extra["km"] = AsyncKernelManager(kernel_name=name, transport="ipc", ip=os.path.join(sockets, "k"))
         try:
-            result = single_nb_execution(nb, cwd=str(Path(uri).parent), timeout=timeout, allow_errors=False,
-                                         meta_override=True, **extra)
+            return single_nb_execution(nb, cwd=cwd, timeout=timeout, allow_errors=False, meta_override=True,
+                                       **extra)
         finally:
             # nbclient leaves running a kernel whose manager it was handed: shut it down here, or every
             # notebook's kernel lives (a few hundred MB each) until this process ends
@@ -87,6 +87,15 @@ def execute_one(uri: str, timeout: int) -> tuple[str, str, float, str | None]:
                 from jupyter_core.utils import run_sync
 
                 run_sync(km.shutdown_kernel)(now=True)
+
+
+def execute_one(uri: str, timeout: int) -> tuple[str, str, float, str | None]:
+    """Execute one notebook in its own folder, as the build would (:func:`run_like_the_build`):
+    (uri, executed JSON, seconds, error)."""
+    import nbformat
+
+    nb = nbformat.read(uri, as_version=4)
+    result = run_like_the_build(nb, str(Path(uri).parent), timeout)
     error = None if result.err is None else f"{type(result.err).__name__}: {str(result.err)[:300]}"
     return uri, nbformat.writes(nb), result.time, error
 
