@@ -159,10 +159,7 @@ def _calls(rng):
     ]
 
 
-@pytest.mark.filterwarnings("ignore:HMM EM")                  # one iteration of EM does not converge
-def test_one_public_call_counts_its_twins_estimate_once(monkeypatch):
-    if not jit.HAVE_NUMBA:
-        pytest.skip("without numba every choice is the twin and nothing is counted")
+def _recorder(monkeypatch):
     asked = []
 
     def record(kernel, seconds):
@@ -170,6 +167,14 @@ def test_one_public_call_counts_its_twins_estimate_once(monkeypatch):
                       seconds))
         return False                                   # the twin, so that nothing compiles here
     monkeypatch.setattr(jit, "prefer_compiled", record)
+    return asked
+
+
+@pytest.mark.filterwarnings("ignore:HMM EM")                  # one iteration of EM does not converge
+def test_one_public_call_counts_its_twins_estimate_once(monkeypatch):
+    if not jit.HAVE_NUMBA:
+        pytest.skip("without numba every choice is the twin and nothing is counted")
+    asked = _recorder(monkeypatch)
     for label, call, key, sizes in _calls(np.random.default_rng(3)):
         asked.clear()
         call()
@@ -188,13 +193,7 @@ def test_a_kalman_call_counts_the_filters_estimate_once_on_either_path(monkeypat
         pytest.skip("without numba every choice is the twin and nothing is counted")
     from pedagogy_lib.lgssm import LGSSMParams, kalman_filter, kalman_smoother, rts_smoother, small
     monkeypatch.setattr(small, "_chosen", False)           # an earlier call of this process may have set it
-    asked = []
-
-    def record(kernel, seconds):
-        asked.append((f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}".removeprefix("pedagogy_lib."),
-                      seconds))
-        return False
-    monkeypatch.setattr(jit, "prefer_compiled", record)
+    asked = _recorder(monkeypatch)
     rng = np.random.default_rng(5)
     for n, m, T in ((2, 1, 12), (20, 3, 4)):            # under and over the fast path's dimensions
         def model():
@@ -214,17 +213,6 @@ def test_a_kalman_call_counts_the_filters_estimate_once_on_either_path(monkeypat
         assert [a for a in asked if a[0] == "lgssm.kernels.rts_backward"] == [
             ("lgssm.kernels.rts_backward", jit.registry()["lgssm.kernels.rts_backward"].seconds(T=T, n=n))], asked
         assert out.mu_filt.shape == (T, n)
-
-
-def _recorder(monkeypatch):
-    asked = []
-
-    def record(kernel, seconds):
-        asked.append((f"{kernel.py_func.__module__}.{kernel.py_func.__qualname__}".removeprefix("pedagogy_lib."),
-                      seconds))
-        return False                                   # the twin, so that nothing compiles here
-    monkeypatch.setattr(jit, "prefer_compiled", record)
-    return asked
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")       # a few L-BFGS iterations do not converge
