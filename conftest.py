@@ -143,5 +143,7 @@ def pytest_runtest_teardown(item, nextitem):
     target.parent.mkdir(parents=True, exist_ok=True)
     if getattr(item.parent, "failed_cells", False):
         target.with_name(target.name + ".failed").write_text("a cell failed under nbval\n", encoding="utf-8")
-    else:
-        nbformat.write(item.parent.nb, str(target))
+    else:                                   # whole or not at all: the build and the editions read it as it lands
+        partial = target.with_name(target.name + ".partial")
+        nbformat.write(item.parent.nb, str(partial))
+        os.replace(partial, target)
