@@ -157,23 +157,14 @@ def _misfit_kernel(model, obs_storage=None):
     return _MISFIT_KERNELS[obs_storage]
 
 
-_chosen: set = set()          # kernels the rule has answered "numba" for in this process: compiled from then on
-
-
 def _decide(backend: str, kernel, sizes, *args) -> str:
     """``backend`` with ``"auto"`` decided by the registry's rule (:func:`pedagogy_lib.core.jit.choose`) at the sizes
     ``sizes(*args)`` (one of :func:`_sizes`, :func:`_weak_sizes`, :func:`_tangent_sizes`), which counts the twin's
-    estimated work: call it once per public call and pass the answer down. Once the rule says
-    ``"numba"`` for a kernel, the kernel is compiled and the answer kept (an optimizer's loop of cheap calls
-    then pays no rule at each call)."""
+    estimated work: call it once per public call and pass the answer down. A kernel compiled once is chosen
+    from then on at the rule's first test, so an optimizer's loop of cheap calls pays almost nothing."""
     if backend != "auto":
         return backend
-    if kernel in _chosen:
-        return "numba"
-    backend = choose(kernel, **sizes(*args))
-    if backend == "numba":
-        _chosen.add(kernel)
-    return backend
+    return choose(kernel, **sizes(*args))
 
 
 class _Window(NamedTuple):

@@ -213,6 +213,8 @@ def choose(kernel, **sizes) -> str:
     Counts the twin's estimated work (:func:`twin_estimate`) once, so call it once per call of a public
     function and pass the answer down. Without numba it is always ``"numpy"``.
     """
+    if kernel in _ready:                              # compiled in this process: no estimate to weigh, so that
+        return "numba"                                # a loop of cheap calls pays next to nothing for the rule
     seconds = twin_estimate(kernel, **sizes)          # checks the entry even where numba is absent
     return "numba" if prefer_compiled(kernel, seconds) else "numpy"
 
