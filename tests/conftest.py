@@ -23,9 +23,11 @@ def _auto_backend_compiles(monkeypatch):
     monkeypatch.setattr(jit, "COMPILE_AFTER_TWIN_SECONDS", 0.0)
 
 
-#: The longest test files (several minutes each under the test command), collected first: the test
-#: command gives whole files to its two workers (pytest-xdist ``--dist loadfile``), and a long file
-#: handed out last would leave one worker idle while the other finishes it.
+#: The longest test files (several minutes each under the test command), handed out right after the
+#: notebooks: the test command gives whole files to its two workers (pytest-xdist ``--dist loadfile``),
+#: and a long file handed out last would leave one worker idle while the other finishes it. The
+#: notebooks go first because the strict build waits for all of them, and the browser tests for the
+#: build: they start the longest chain of the command, which then runs beside the other tests.
 LONGEST_FIRST = ("project/test_grading.py", "project/test_honest_answers.py", "project/test_courseware.py",
                  "library/test_without_numba.py")
 #: Files whose tests are independent of each other (no state shared between tests, only cheap module
@@ -74,6 +76,11 @@ def pytest_xdist_make_scheduler(config, log):
         return None
     from xdist.scheduler import LoadFileScheduling
 
+    # xdist hands out files by their number of tests, most first, unless ``--no-loadscope-reorder``: that
+    # put the notebooks after test files of many small tests, and the spread tests (one each) last. The
+    # order here is the collection's (see pytest_collection_modifyitems).
+    config.option.loadscopereorder = False
+
     class SpreadLongFiles(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
@@ -91,6 +98,8 @@ def pytest_collection_modifyitems(session, config, items):
 
     def rank(item):
         path = str(item.path).replace("\\", "/")
-        return next((i for i, tail in enumerate(LONGEST_FIRST) if path.endswith("/tests/" + tail)),
-                    len(LONGEST_FIRST))
+        if path.endswith(".ipynb"):
+            return 0
+        return 1 + next((i for i, tail in enumerate(LONGEST_FIRST) if path.endswith("/tests/" + tail)),
+                        len(LONGEST_FIRST))
     items.sort(key=rank)          # stable: every other item keeps its place
