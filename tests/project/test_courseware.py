@@ -752,11 +752,13 @@ def _page_commands() -> list[str]:
     return [" ".join(ln.split()) for b in blocks for ln in b.splitlines() if ln.strip() and not ln.startswith("#")]
 
 
-def _await_nbval_copies(limit: float = 1200.0) -> None:
+def _await_nbval_copies() -> None:
     """Under the test command, nbval writes each notebook it ran (conftest.py) where the editions look for
     glued values: wait until the notebooks that glue have landed, rather than have the editions execute
-    them a second time beside nbval. A notebook that failed under nbval counts as landed (its failure is
-    reported there). Outside the test command the editions execute them, which this wait leaves alone."""
+    them a second time beside nbval. The command hands out every notebook before this file
+    (tests/conftest.py), so the wait is for the last ones at most; a notebook that failed under nbval
+    counts as landed (its failure is reported there), and the test's timeout bounds the wait. Outside the
+    test command the editions execute them."""
     import time
 
     record = os.environ.get("PEDAGOGY_NBVAL_RECORD")
@@ -765,9 +767,7 @@ def _await_nbval_copies(limit: float = 1200.0) -> None:
     outputs = Path(json.loads(Path(record).read_text(encoding="utf-8"))["outputs"])
     gluing = [p.relative_to(ROOT) for p in E.chapter_notebooks()
               if E.glue_names(json.loads(p.read_text(encoding="utf-8")))]
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline and not all(
-            (outputs / p).exists() or (outputs / f"{p}.failed").exists() for p in gluing):
+    while not all((outputs / p).exists() or (outputs / f"{p}.failed").exists() for p in gluing):
         time.sleep(2.0)
 
 
