@@ -256,6 +256,7 @@ def open_context(browser, site_url):
         page.on("requestfinished", lambda req: pending.discard(req))
         page.on("requestfailed", lambda req: pending.discard(req))
         page.js_errors, page.refused, page.failed, page.pending = errors, refused, failed, pending
+        page.color_scheme = color_scheme                           # what set_mode of test_pages.py switches
         try:
             # a loaded machine was seen to take more than Playwright's 30 s to load a long page
             page.goto(site_url + path, wait_until="load", timeout=120_000)

@@ -114,12 +114,18 @@ _SETTLE = """async () => {
 _SCROLL_THROUGH = """async () => { for (let y = 0; y <= document.body.scrollHeight; y += 900) {
     window.scrollTo(0, y); await new Promise(r => setTimeout(r, 30)); } window.scrollTo(0, 0); }"""
 
-#: The layout shifts since the page started loading (the browser keeps them for a late observer).
+#: The layout shifts since the page started loading (the browser keeps them for a late observer:
+#: they are in the observer's buffer as soon as it observes, ``takeRecords``; a shift of the last
+#: frame still on its way is delivered within two more frames, each bounded at a second).
 _LAYOUT_SHIFT = """async () => {
-    const shifts = [];
-    new PerformanceObserver(list => { for (const e of list.getEntries()) if (!e.hadRecentInput) shifts.push(e); })
-        .observe({type: 'layout-shift', buffered: true});
-    await new Promise(r => setTimeout(r, 200));
+    const shifts = [], keep = list => { for (const e of list) if (!e.hadRecentInput) shifts.push(e); };
+    const observer = new PerformanceObserver(list => keep(list.getEntries()));
+    observer.observe({type: 'layout-shift', buffered: true});
+    keep(observer.takeRecords());
+    for (let i = 0; i < 2; i++) await Promise.race([new Promise(r => requestAnimationFrame(r)),
+                                                    new Promise(r => setTimeout(r, 1000))]);
+    keep(observer.takeRecords());
+    observer.disconnect();
     const what = e => (e.sources || []).slice(0, 2).map(s => s.node ? (s.node.nodeName + '.' +
         String(s.node.className || '').slice(0, 30)) : '?').join(', ');
     return {total: shifts.reduce((a, e) => a + e.value, 0),
@@ -230,8 +236,17 @@ _TRANSITIONS_DONE = """async () => {
 
 
 def set_mode(page, mode: str) -> str:
-    """Switch the theme to ``mode`` in place, as its own light/dark toggle does; returns the theme now shown."""
+    """Switch the theme to ``mode`` in place, as its own light/dark toggle does; returns the theme now shown.
+
+    A page already in ``mode`` (the scheme it was opened with, or the last one set here, and the theme
+    showing it) is left as it is: switching to the same mode changes nothing on the page, but costs
+    a style pass of the whole document and three painted frames."""
+    if getattr(page, "color_scheme", None) == mode and page.evaluate(
+            "(mode) => document.documentElement.dataset.theme === mode && "
+            "document.documentElement.dataset.mode === mode", mode):
+        return mode
     page.emulate_media(color_scheme=mode)
+    page.color_scheme = mode
     shown = page.evaluate("""(mode) => {
         try { localStorage.setItem('mode', mode); localStorage.setItem('theme', mode); } catch (e) {}
         document.documentElement.dataset.mode = mode;
