@@ -234,6 +234,48 @@ def _meta(path: Path, label: str, cell: dict) -> tuple[tuple, str, int, tuple]:
     return tuple(skills), kind, minutes, tuple(named)
 
 
+def _names(code: str) -> tuple[set[str], set[str]]:
+    """The names a cell's code binds at its top level and the names it reads (both empty when it does not
+    parse, e.g. a cell of magics)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set(), set()
+    bound = set()
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).partition(".")[0] for a in stmt.names}
+        else:
+            bound |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return bound, read
+
+
+def _with_cells_reading_them(cells: list[dict], checks: list[int], answer_cells: set[int]) -> list[int]:
+    """``checks`` (the hidden cells that call a checker) and the later hidden cells that read a name one
+    of them binds, and so on: such a cell goes with them, since without them it would fail. A check that
+    calls a function its exercise names sits in a cell of its own after the checker's, because the checker
+    reads the code of its own cell for such calls (``pedagogy_lib.exercises.checker``)."""
+    kept = set(checks)
+    if not kept:
+        return []
+    code = [j for j, c in enumerate(cells) if c["cell_type"] == "code"]
+    # the names that only the checks bind (not the page's imports, say, which a check may repeat)
+    elsewhere = set().union(*(_names(_src(cells[j]))[0] for j in code if j not in kept))
+    bound = set().union(*(_names(_src(cells[j]))[0] for j in kept)) - elsewhere
+    for j, c in enumerate(cells):
+        if j in kept or j in answer_cells or c["cell_type"] != "code" or j < min(kept) \
+                or "remove-cell" not in c.get("metadata", {}).get("tags", []):
+            continue
+        binds, reads = _names(_src(c))
+        if reads & bound:
+            kept.add(j)
+            bound |= binds - elsewhere
+    return sorted(kept)
+
+
 def read_notebook(path: Path, *, require_meta: bool = True) -> ChapterNotebook:
     """Parse a chapter notebook's exercises (see the module docstring for the layout)."""
     nb = json.loads(path.read_text(encoding="utf-8"))
@@ -286,6 +328,7 @@ def read_notebook(path: Path, *, require_meta: bool = True) -> ChapterNotebook:
     checkers = {e.checker for e in exercises}
     solution_checks = [j for j, c in enumerate(cells) if c["cell_type"] == "code" and j not in answer_cells
                        and _calls_checker(_src(c), alias, checkers)]
+    solution_checks = _with_cells_reading_them(cells, solution_checks, answer_cells)
     for j in solution_checks:
         if "remove-cell" not in cells[j].get("metadata", {}).get("tags", []):
             raise NotebookFormatError(f"{path}: cell {j} calls an exercise checker outside an answer cell "

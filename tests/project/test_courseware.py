@@ -22,6 +22,7 @@ edition's answer cells running the solution, the nbgrader cells' metadata and po
 """
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
@@ -81,6 +82,32 @@ def _is_solution_check(cell: dict) -> bool:
     """Hidden cells that run the published solutions through their checkers."""
     return cell["cell_type"] == "code" and "remove-cell" in cell["metadata"].get("tags", []) \
         and "check." in _src(cell)
+
+
+def _binds(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} | \
+        {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
+def _removed_cells(nb: dict) -> set[int]:
+    """The cells the student edition leaves out: the solution checks, and the hidden cells after them that
+    use a name only those cells define (a check of a solution against a function its exercise names sits in
+    a cell of its own, since the checker reads its cell for such calls)."""
+    cells = nb["cells"]
+    removed = {j for j, c in enumerate(cells) if _is_solution_check(c)}
+    others = set().union(*(_binds(_src(c)) for j, c in enumerate(cells) if c["cell_type"] == "code" and j not in removed))
+    only = set().union(*(_binds(_src(cells[j])) for j in removed)) - others
+    for j, c in enumerate(cells):
+        if j not in removed and removed and j > min(removed) and c["cell_type"] == "code" \
+                and "remove-cell" in c["metadata"].get("tags", []) \
+                and any(re.search(rf"\b{re.escape(name)}\b", _src(c)) for name in only):
+            removed.add(j)
+            only |= _binds(_src(c)) - others
+    return removed
 
 
 _SOLUTION_BLOCK = re.compile(r"\{solution\}\s*(\S+)(.*?)\n:{3,}", re.S)
@@ -176,7 +203,8 @@ def test_the_search_finds_every_solution_in_the_book_notebooks():
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=IDS)
 def test_student_edition_changes_nothing_but_the_solutions(editions, nb_path):
     original, student = _load(nb_path), _edition(editions, "student", nb_path)
-    kept = [c for c in original["cells"] if not _is_solution_check(c)]
+    removed = _removed_cells(original)
+    kept = [c for j, c in enumerate(original["cells"]) if j not in removed]
     assert len(student["cells"]) == len(kept)
     for before, after in zip(kept, student["cells"]):
         assert before["cell_type"] == after["cell_type"] and before.get("id") == after.get("id")

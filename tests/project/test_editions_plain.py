@@ -289,3 +289,39 @@ def test_the_command_reads_copies_made_in_its_own_setting(executed_copy, monkeyp
     assert table[plain_page.resolve()] == {}
     shown = float(plain.glued_text(table[GLUED.resolve()]["ex212_noise"]["text/plain"]))
     assert shown == pytest.approx(_scalar_numbers()[1], rel=5e-3)
+
+
+def _bound_and_read(code: str) -> tuple[set[str], set[str]]:
+    """Names a cell binds anywhere (assignments, definitions, imports, loop targets) and names it reads,
+    by a walk of its own (not the editions' helper); a cell that does not parse binds and reads nothing."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set(), set()
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, (ast.Store, ast.Del)) else read).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return bound, read
+
+
+@pytest.mark.parametrize("path", editions.chapter_notebooks(), ids=lambda p: p.stem)
+def test_the_student_edition_keeps_no_cell_that_reads_what_a_removed_cell_made(path):
+    """A hidden cell left in the student edition must run there: it reads no name that only the cells the
+    edition removes (the solution checks) bind, or Run All stops at it with a NameError."""
+    ch = editions.read_notebook(path)
+    nb = ch.nb
+    removed = set(ch.solution_checks)
+    code = [(j, "".join(c["source"])) for j, c in enumerate(nb["cells"]) if c["cell_type"] == "code"]
+    kept_bound = set(dir(builtins)).union(*(_bound_and_read(src)[0] for j, src in code if j not in removed))
+    removed_bound = set().union(*(_bound_and_read(src)[0] for j, src in code if j in removed))
+    broken = {j: sorted((_bound_and_read(src)[1] & removed_bound) - kept_bound)
+              for j, src in code if j not in removed}
+    assert not {j: names for j, names in broken.items() if names}, (
+        f"{path.name}: cells of the student edition read names that only removed solution checks bind")
