@@ -7,7 +7,9 @@ client wait on a kernel that is not its own.
 
 A notebook cell that writes to stderr (a warning from ``pedagogy_lib`` or any other library, a
 traceback printed by hand) fails under nbval, as it fails the strict book build, whose
-``stderr_output: remove-warn`` turns such output into a build warning and ``-W`` into an error.
+``stderr_output: remove-warn`` turns such output into a build warning and ``-W`` into an error. Each
+cell enters the kernel's history (``In``), as in the build's execution, since the exercises' checkers read
+it.
 
 Under the test command, nbval's run of a notebook is also the one the book's build renders: the
 command names a JSON file in ``PEDAGOGY_NBVAL_RECORD`` holding ``{"outputs": folder, "kernels":
@@ -86,6 +88,22 @@ def _notebook_key(collector) -> str | None:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else None
 
 
+def _cells_enter_history() -> None:
+    """Each cell enters the kernel's history (``In``), as in the build's execution and in a reader's kernel;
+    nbval's runner leaves it out. The checkers read the code of an answer from there
+    (``pedagogy_lib.exercises.checker``) to tell a reader that it calls a function the exercise names, so a
+    hidden check that calls such a function beside a checker fails here as it fails the build."""
+    try:
+        from nbval.kernel import RunningKernel
+    except ImportError:
+        return
+
+    def execute_cell_input(self, cell_input, allow_stdin=None):
+        return self.kc.execute(cell_input, store_history=True, allow_stdin=allow_stdin, stop_on_error=False)
+
+    RunningKernel.execute_cell_input = execute_cell_input
+
+
 def _nbval_records_outputs() -> None:
     """Kernels start with their notebook's variables; each cell keeps the outputs nbval read."""
     try:
@@ -121,6 +139,7 @@ def _nbval_records_outputs() -> None:
 
 _kernels_on_unix_sockets()
 _stderr_fails_the_cell()
+_cells_enter_history()
 if _RECORD is not None:
     _nbval_records_outputs()
 
