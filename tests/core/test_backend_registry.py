@@ -225,7 +225,6 @@ def test_each_4dvar_call_decides_once_with_the_work_it_may_do(monkeypatch):
     if not jit.HAVE_NUMBA:
         pytest.skip("without numba every choice is the twin and nothing is counted")
     from pedagogy_lib import assimilation as da
-    from pedagogy_lib.assimilation import fourdvar
     n, T, n_steps = 8, 6, 2
     dyn = da.lorenz96(n, dt=0.05, n_steps=n_steps)
     C = np.eye(n)[::2]                                 # every other site: the selection storage
