@@ -286,11 +286,13 @@ def same_hidden_conditional(answer) -> object:
 
 
 def trbm_configurations(answer) -> object:
-    """Exercise ``ex-3-4-trbm-states``: the number of joint configurations of x_1, ..., x_4 that exact inference in a
-    TRBM with K = 3 hidden units sums over at T = 4."""
+    """Exercise ``ex-3-4-trbm-states``: the number of joint configurations of x_1, ..., x_4 that brute-force
+    enumeration in a TRBM with K = 3 hidden units sums over at T = 4."""
     hints = {"you counted the configurations of one step only": 2 ** 3,
              "you counted units, not configurations": 3 * 4,
-             "you counted configurations of the T = 4 steps for a single unit": 2 ** 4}
+             "you counted configurations of the T = 4 steps for a single unit": 2 ** 4,
+             "you counted the pairs a forward recursion sums over, T 4^K; the question asks what enumeration "
+             "of every joint configuration sums over": 4 * 4 ** 3}
     return result("TRBM hidden configurations", compare_scalar(answer, 2 ** 12, "the count", rtol=0, atol=0.5,
                                                                hints=hints))
 
