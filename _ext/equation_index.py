@@ -26,10 +26,26 @@ notebooks
     ``myst_heading_anchors`` in ``_config.yml``). A citation in a notebook's opening is dropped
     when a section of the same notebook cites the equation too.
 
-A range links a function, a type, a module or a test only to its two ends ("Eqs. 2.12-2.27" in a
-docstring or a test's comment is a link to 2.12 and to 2.27, not to the equations between): code
-that computes, or a test that checks, several equations lists each of them. A range in a test's name
-and a range in a notebook section stand for every equation between their ends in the draft's order.
+Claims and mentions. The strict counts (:func:`strict_coverage`) say what the library computes and
+what the tests check, so only a citation that claims it counts (:func:`claims`); the others are
+listed on the chapter's page marked "(mention)" and left out of the counts. The convention, for
+whoever writes a docstring or a test:
+
+- A public function's docstring, or a test's docstring or comment, claims the equations it cites
+  one by one: "The Kalman gain (Eq. 2.47)", "Checks Eqs. 2.45, 2.46 and 2.47".
+- A citation is a mention when a context word comes before it in its clause (the text since the
+  last full stop, semicolon, blank line or comment line): "see", "cf.", "as in", "like", "via",
+  "after", "before", "following", "used by/in", "validates", "instead of", "same as"
+  (:data:`CONTEXT_WORDS`), or when "from" comes just before it ("Eq. 2.47 from Eq. 2.27"). Write
+  "(see Eq. 2.11)" for the model whose parameters a function takes, "the box after Eq. 8.26" for a
+  place in the draft.
+- A range in a docstring or a test's comment ("Eqs. 2.12-2.27") mentions its two ends and nothing
+  between: code that computes, or a test that checks, several equations lists each of them. A
+  range in a test's name (``..._eqs_b_3_to_b_5``) is a deliberate claim on every equation in it.
+- A validator (``check_*``, ``validate_*``), a property, a class ("(type)") and a module's
+  docstring ("(module overview)") never count as computing, whatever their words.
+
+A range in a notebook section stands for every equation between its ends in the draft's order.
 "Eq. 6.8" stands for 6.8a and 6.8b. An equation listed in the first column of the errata page is marked as corrected.
 
 As a Sphinx extension (``_config.yml``, ``sphinx.local_extensions``), it replaces the marker
@@ -51,7 +67,7 @@ import json
 import os
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,6 +205,36 @@ class Citation:
     text: str
     labels: list[str] = field(default_factory=list)
     error: str | None = None
+    #: Whether the citation claims that its function computes, or its test checks, the equations
+    #: (:func:`claims`); a citation that does not is a mention, listed on the page but not counted.
+    strict: bool = True
+
+
+#: Words that make a citation a mention: they point at an equation from elsewhere ("see Eq. 2.47",
+#: "as in Eq. 2.33", "the box after Eq. 8.26", "cf. Eq. 6.6") rather than say that the function or
+#: the test at hand is about it. Searched in the citation's clause (:func:`claims`).
+CONTEXT_WORDS = re.compile(r"\b(?:see|cf\.?|as\s+in|as\s+the\s+draft|like|unlike|via|compare[sd]?|"
+                           r"after|before|following|used\s+(?:by|in)|validates?|instead\s+of|"
+                           r"in\s+place\s+of|same\s+as)\b", re.I)
+#: "Eq. 2.47 from Eq. 2.27": the equation just after "from" is the one the other is derived from.
+_FROM = re.compile(r"\bfrom\s*\(?\s*$", re.I)
+#: Where a clause starts: a sentence's end, a semicolon, a blank line, or a new comment line.
+#: (The full stop of "cf.", "e.g.", "i.e.", "Eq." or "Sec." ends no clause.)
+_CLAUSE_END = re.compile(r"(?<![Cc]f)(?<!\be\.g)(?<!\bi\.e)(?<![Ee]q)(?<![Ee]qs)(?<!Sec)(?<!Fig)[.;!?](?=\s)"
+                         r"|\n\s*\n|\n\s*#")
+
+
+def claims(text: str, offset: int, items: list[tuple[str, str | None]]) -> bool:
+    """Whether the citation at ``offset`` of a docstring or a test's comments claims the function
+    computes, or the test checks, what it names: it names single equations, not a range ("Eqs.
+    2.12-2.27": list each one that is computed), and no context word (:data:`CONTEXT_WORDS`)
+    precedes it in its clause, nor "from" just before it."""
+    if any(last is not None for _, last in items):
+        return False
+    before = text[:offset]
+    starts = [m.end() for m in _CLAUSE_END.finditer(before)]
+    clause = before[starts[-1] if starts else 0:]
+    return not (CONTEXT_WORDS.search(clause) or _FROM.search(clause))
 
 
 def _cite(draft: Draft, source: Source, text: str) -> list[Citation]:
@@ -199,8 +245,10 @@ def _cite(draft: Draft, source: Source, text: str) -> list[Citation]:
     steps between the ends."""
     out = []
     spread = draft.expand if source.kind == "notebook" else draft.endpoints
-    for _, raw, items in find_citations(text):
+    for offset, raw, items in find_citations(text):
         c = Citation(source, raw)
+        if source.kind != "notebook":
+            c.strict = source.role not in MENTION_ROLES and claims(text, offset, items)
         try:
             for first, last in items:
                 for label in spread(first, last):
@@ -219,6 +267,26 @@ def _comments(source: str) -> list[tuple[int, str]]:
                 if t.type == tokenize.COMMENT]
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return [(i, line) for i, line in enumerate(source.splitlines(), 1) if line.lstrip().startswith("#")]
+
+
+#: Code that cites an equation without computing it: a validator (``check_*``, ``validate_*``) names
+#: the equation whose parameters it checks, a property reads a field of a result.
+MENTION_ROLES = {"class", "module", "validator", "property"}
+
+
+def code_role(node) -> str:
+    """What a public definition of the library is for the index: "class", "validator" (named
+    ``check_*`` or ``validate_*``), "property" (decorated ``@property`` or ``@cached_property``)
+    or "function"; only a "function" computes the equations its docstring claims."""
+    if isinstance(node, ast.ClassDef):
+        return "class"
+    if node.name.startswith(("check_", "validate_")):
+        return "validator"
+    for d in node.decorator_list:
+        name = d.attr if isinstance(d, ast.Attribute) else getattr(d, "id", "")
+        if name in ("property", "cached_property"):
+            return "property"
+    return "function"
 
 
 def library_citations(root: Path, draft: Draft) -> list[Citation]:
@@ -248,7 +316,7 @@ def library_citations(root: Path, draft: Draft) -> list[Citation]:
             for name, member in members:
                 doc = ast.get_docstring(member)
                 if doc:
-                    role = "class" if isinstance(member, ast.ClassDef) else "function"
+                    role = code_role(member)
                     out += _cite(draft, Source("code", f"{module}.{name}", rel.as_posix(), member.lineno,
                                                group=group, role=role), doc)
     return out
@@ -511,12 +579,17 @@ def link(source: Source, config: dict, page_dir: str = "book") -> str:
 
 #: What a code link is, said after it (a function, which computes the equation, says nothing);
 #: :func:`index_rows` lists functions first.
-ROLE_NOTE = {"class": " (type)", "module": " (module overview)"}
-_ROLE_ORDER = {"function": 0, "class": 1, "module": 2}
+ROLE_NOTE = {"class": " (type)", "module": " (module overview)", "validator": " (validator)",
+             "property": " (property)", "mention": " (mention)"}
+_ROLE_ORDER = {"function": 0, "": 0, "class": 1, "validator": 2, "property": 3, "module": 4, "mention": 5}
 #: The key to the code column, said on every page of the index.
-ROLE_KEY = ("In the Code column a plain name is a function that computes the equation; \"(type)\" marks a "
-            "class that holds its parameters or results, and \"(module overview)\" a module whose "
-            "description names it without a function that computes it.")
+ROLE_KEY = ("In the Code column a plain name is a function whose description says it computes the "
+            "equation; \"(type)\" marks a class that holds its parameters or results, \"(validator)\" a "
+            "function that checks the inputs of a function that computes it, \"(property)\" a field of "
+            "a result, and \"(module overview)\" a module whose description names it. In the Tests "
+            "column a plain name is a test that checks the equation. \"(mention)\" marks a function or a "
+            "test that names the equation only as context (\"see Eq. 2.47\", \"as in\", \"after\", a "
+            "range): it is listed, and the strict counts leave it out.")
 
 
 def index_rows(citations: list[Citation], draft: Draft) -> dict[str, dict[str, list[Source]]]:
@@ -531,12 +604,17 @@ def index_rows(citations: list[Citation], draft: Draft) -> dict[str, dict[str, l
             continue
         for label in c.labels:
             bucket = rows[label][c.source.kind]
-            if c.source not in bucket:
-                bucket.append(c.source)
+            source = c.source
+            if not c.strict and source.role in ("function", ""):
+                source = replace(source, role="mention")
+            if source not in bucket:
+                bucket.append(source)
     for row in rows.values():
         for kind, sources in row.items():
             specific = {s.group for s in sources if not s.opening}
-            kept = [s for s in sources if not (s.opening and s.group in specific)]
+            claimed = {(s.name, s.path) for s in sources if s.role in ("function", "")}
+            kept = [s for s in sources if not (s.opening and s.group in specific)
+                    and not (s.role == "mention" and (s.name, s.path) in claimed)]
             row[kind] = sorted(kept, key=lambda s: _ROLE_ORDER.get(s.role, 0))   # stable: found order within a role
     return rows
 
@@ -604,15 +682,16 @@ def notebook_index_anchor(draft: Draft, title: str, cited: list[str]) -> str:
 
 
 def computed(row: dict[str, list[Source]]) -> bool:
-    """Whether a function of the library (not a type, not a module's description) cites the
-    equation of this row of :func:`index_rows`: something computes it."""
+    """Whether a function of the library (not a type, a validator, a property or a module's
+    description) claims to compute the equation of this row of :func:`index_rows` (a citation that
+    is not a mention, see :func:`claims`): something computes it."""
     return any(s.role == "function" for s in row["code"])
 
 
 def checked(row: dict[str, list[Source]]) -> bool:
-    """Whether a test function cites the equation of this row of :func:`index_rows`: something
-    checks it."""
-    return bool(row["test"])
+    """Whether a test function claims to check the equation of this row of :func:`index_rows`
+    (a citation that is not a mention, see :func:`claims`): something checks it."""
+    return any(s.role != "mention" for s in row["test"])
 
 
 def strict_coverage(rows: dict, labels: list[str]) -> tuple[int, int, int]:
@@ -657,9 +736,12 @@ def render_overview(rows: dict, draft: Draft) -> str:
             "What is computed and what is checked: for each chapter, the number of its numbered "
             "equations (Eqs.), of those a library function computes (Function; a type or a module's "
             "description does not count), of those a test checks (Test), and of those with neither "
-            "(Neither), whatever the notebooks say about them. Only exact links count: a "
-            "function's docstring or a test's comment that cites a range of equations links to the "
-            "range's two ends, not to the equations between them.", "",
+            "(Neither), whatever the notebooks say about them. Only claims count: a citation in a "
+            "function's docstring or a test's docstring or comments counts when it names single "
+            "equations (not a range) and no context word such as \"see\", \"as in\", \"cf.\", "
+            "\"after\" or \"used by\" comes before it in its clause; a validator (`check_*`), a "
+            "property, a class or a module's description never counts. The rest are listed on the "
+            "chapters' pages as mentions.", "",
             "| Chapter | Eqs. | Function | Test | Neither |",
             "|---|---:|---:|---:|---:|"]
     totals = [0, 0, 0, 0]

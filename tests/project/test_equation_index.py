@@ -120,8 +120,9 @@ def test_the_index_tests_own_examples_are_not_links(tmp_path):
 
 
 def test_a_range_in_a_docstring_or_comment_links_only_its_two_ends(tmp_path):
-    """"Eqs. 2.12-2.27" in a function's docstring does not make the function a link for 2.13-2.26;
-    listing them does. A test's comment likewise; a notebook section's range still spreads."""
+    """"Eqs. 2.12-2.27" in a function's docstring does not make the function a link for 2.13-2.26,
+    and its two ends are mentions, not counted; listing them does count. A test's comment likewise;
+    a notebook section's range still spreads."""
     (tmp_path / "pedagogy_lib" / "fam").mkdir(parents=True)
     (tmp_path / "pedagogy_lib" / "fam" / "m.py").write_text(
         'def wide():\n    """Bayes inversion, Eqs. 2.12-2.27."""\n\n\n'
@@ -138,16 +139,66 @@ def test_a_range_in_a_docstring_or_comment_links_only_its_two_ends(tmp_path):
     assert by_name["fam.m.listed"] == ["2.45", "2.46", "2.47", "6.7", "6.8a", "6.8b"]   # 6.8 is 6.8a and 6.8b
     assert by_name["test_m.py::test_wide"] == ["2.16", "2.18"]
     rows = ei.index_rows(citations, DRAFT)
-    assert [ei.computed(rows[x]) for x in ("2.12", "2.13", "2.20", "2.26", "2.27")] == [True, False, False, False, True]
-    assert [ei.checked(rows[x]) for x in ("2.16", "2.17", "2.18")] == [True, False, True]
-    # the strict count is from these exact links: two ends of 16, not 16
-    assert ei.strict_coverage(rows, [f"2.{n}" for n in range(12, 28)])[0] == 2
+    assert [ei.computed(rows[x]) for x in ("2.12", "2.13", "2.20", "2.26", "2.27")] == [False] * 5
+    assert [ei.checked(rows[x]) for x in ("2.16", "2.17", "2.18")] == [False] * 3
+    assert [s.role for s in rows["2.12"]["code"]] == ["mention"]       # listed, as a mention
+    assert [ei.computed(rows[x]) for x in ("2.45", "2.46", "2.47")] == [True] * 3
+    # the strict count is from claims only: a range's ends are mentions
+    assert ei.strict_coverage(rows, [f"2.{n}" for n in range(12, 28)])[0] == 0
     # a range that is not a range of the draft is still an error, not two silent ends
     c = ei._cite(DRAFT, ei.Source("code", "f", "p.py", 1, role="function"), "Eqs. 2.27-2.12")
     assert c[0].error and c[0].labels == []
     # a notebook section's range: every equation (a page derives the steps between the ends)
     nb = ei._cite(DRAFT, ei.Source("notebook", "s", "c.ipynb"), "the chain of Eqs. 3.2-3.4")
     assert nb[0].labels == ["3.2", "3.3", "3.4"]
+
+
+def test_context_mentions_validators_and_properties_do_not_count(tmp_path):
+    """Only a citation that claims computing or checking counts: "see Eq.", "as in Eq.", "cf.",
+    "after Eq.", "from Eq." just before it, a validator (``check_*``), a property and a module's
+    docstring are listed as mentions and left out of the strict counts."""
+    (tmp_path / "pedagogy_lib" / "fam").mkdir(parents=True)
+    (tmp_path / "pedagogy_lib" / "fam" / "m.py").write_text(
+        '"""The module: Eq. 2.30."""\n\n\n'
+        'def gain():\n    """The gain of Eq. 2.47, from Eq. 2.27. Inputs as in Eq. 2.11."""\n\n\n'
+        'def helper():\n    """A step of the sampler (see Eq. 8.22). Cf. Eq. 6.6; the box after Eq. 8.26."""\n\n\n'
+        'def check_model():\n    """Validate the parameters of Eq. 2.45."""\n\n\n'
+        'class Result:\n    """Results."""\n\n'
+        '    @property\n    def free_energy(self):\n        """The free energy, Eq. 6.9."""\n\n'
+        '    def value(self):\n        """The value, Eq. 6.7."""\n',
+        encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_m.py").write_text(
+        'def test_gain():\n    """The gain, Eq. 2.46."""\n    # the same cases as in Eq. 8.9\n    pass\n\n\n'
+        'def test_elbo():\n    # ELBO sandwich (cf. Eq. 6.6)\n    # the erratum after Eq. 7.3 matters\n    # Eq. 2.16\n    pass\n',
+        encoding="utf-8")
+    citations = ei.library_citations(tmp_path, DRAFT) + ei.test_citations(tmp_path, DRAFT)
+    rows = ei.index_rows(citations, DRAFT)
+    assert [x for x in DRAFT.labels if ei.computed(rows[x])] == ["2.47", "6.7"]
+    assert [x for x in DRAFT.labels if ei.checked(rows[x])] == ["2.16", "2.46"]
+
+    def roles(label, kind):
+        return [(s.name, s.role) for s in rows[label][kind]]
+
+    assert roles("2.27", "code") == [("fam.m.gain", "mention")]
+    assert roles("2.11", "code") == [("fam.m.gain", "mention")]
+    assert roles("8.22", "code") == roles("6.6", "code") == roles("8.26", "code") == [("fam.m.helper", "mention")]
+    assert roles("2.45", "code") == [("fam.m.check_model", "validator")]
+    assert roles("6.9", "code") == [("fam.m.Result.free_energy", "property")]
+    assert roles("2.30", "code") == [("fam.m", "module")]
+    assert roles("8.9", "test") == [("test_m.py::test_gain", "mention")]
+    assert roles("6.6", "test") == roles("7.3", "test") == [("test_m.py::test_elbo", "mention")]
+    # the same equation claimed in one place and mentioned in another is a claim, listed once
+    both = ei._cite(DRAFT, ei.Source("code", "f", "p.py", 1, role="function"), "Eq. 2.47; see Eq. 2.47.")
+    assert [c.strict for c in both] == [True, False]
+    assert [s.role for s in ei.index_rows(both, DRAFT)["2.47"]["code"]] == ["function"]
+    # mentions are listed on the chapter's page, marked, and the strict table leaves them out
+    config = {"url": "https://example.org/r", "branch": "main"}
+    page = ei.render_chapter(rows, DRAFT, DRAFT.chapters[[c["number"] for c in DRAFT.chapters].index("8")],
+                             config, {})
+    assert "`fam.m.helper`](https://example.org/r/blob/main/pedagogy_lib/fam/m.py#L8) (mention)" in page
+    strict = _overview_rows(ei.render_overview(rows, DRAFT), "## Strict coverage")
+    assert strict["All"][1:] == ["2", "2", str(len(DRAFT.labels) - 4)]
 
 
 def test_a_typo_fails_with_the_file_and_the_citation(tmp_path):
@@ -216,8 +267,9 @@ def test_fixture_tests():
     line = _line_of(path, "def test_posterior_eq_2_19")
     for label in ("2.13", "2.14", "2.19"):              # docstring, comment, name
         assert [(s.name, s.line) for s in rows[label]["test"]] == [("test_fam.py::test_posterior_eq_2_19", line)]
-    for label in ("2.25", "2.27"):                        # a comment's range: its two ends only
-        assert [s.name for s in rows[label]["test"]] == ["test_fam.py::TestGroup.test_method"]
+    for label in ("2.25", "2.27"):                        # a comment's range: its two ends only, as mentions
+        assert [(s.name, s.role) for s in rows[label]["test"]] == [("test_fam.py::TestGroup.test_method", "mention")]
+        assert not ei.checked(rows[label])
     assert rows["2.26"]["test"] == []
     assert rows["2.40"]["test"] == [] and rows["2.41"]["test"] == []   # not inside a test function
 
@@ -282,12 +334,12 @@ def test_strict_coverage_counts_only_functions_and_tests():
     strict = _overview_rows(md, "## Strict coverage")
     assert list(strict) == list(CHAPTER_PAGES.values()) + ["All"]
     # the fixture's Chapter 2: functions cite 2.47, 2.48 and 2.54 (a method); the type Result cites
-    # 2.53 and module docstrings alone cite 2.1 and 2.12; the tests cite 2.13, 2.14, 2.19 and, by the
-    # range "Eqs. 2.25-2.27" in a comment, its ends 2.25 and 2.27 (not 2.26)
+    # 2.53 and module docstrings alone cite 2.1 and 2.12; the tests check 2.13, 2.14, 2.19 and the
+    # range "Eqs. 2.25-2.27" in a comment mentions its ends 2.25 and 2.27 (listed, not counted)
     assert plain["chapter_2"][:3] == ["61", "6", "5"]                  # Eqs., Code (any kind), Test
-    assert strict["chapter_2"] == ["61", "3", "5", str(61 - 8)]       # Eqs., Function, Test, Neither
+    assert strict["chapter_2"] == ["61", "3", "3", str(61 - 6)]       # Eqs., Function, Test, Neither
     assert strict["chapter_10"] == ["27", "0", "0", "27"]
-    assert strict["All"] == ["230", "3", "5", str(230 - 8)]
+    assert strict["All"] == ["230", "3", "3", str(230 - 6)]
 
     # one equation whose only code is a module overview, one only a type, one a function, one a test
     module = ei.Source("code", "fam", "pedagogy_lib/fam/__init__.py", 1, group="g", opening=True, role="module")
