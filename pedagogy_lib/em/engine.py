@@ -324,7 +324,7 @@ def best_of_restarts(fit_fn: Callable[[np.random.Generator], EMResult], rng: np.
 
 
 def gaussian_elbo(mu_x, Sigma_x, C, c, Sigma_y_x, y, m, S) -> np.ndarray | float:
-    r"""ELBo of the linear-Gaussian model (Eq. 2.11) for a Gaussian recognition distribution.
+    r"""ELBo of the linear-Gaussian model (see Eq. 2.11) for a Gaussian recognition distribution.
 
     For :math:`\hat p(\mathbf x) = \mathcal N(\boldsymbol\mu_{\hat x},\boldsymbol\Sigma_{\hat x})`,
     :math:`\hat p(\mathbf y\mid\mathbf x) = \mathcal N(\mathbf C\mathbf x+\mathbf c,\boldsymbol\Sigma_{\hat y|\hat x})`
@@ -341,9 +341,9 @@ def gaussian_elbo(mu_x, Sigma_x, C, c, Sigma_y_x, y, m, S) -> np.ndarray | float
           + \tfrac12\log|\tau e\,\mathbf S_n|,
         \qquad \mathbf r_n = \mathbf y_n - \mathbf C\mathbf m_n - \mathbf c.
 
-    It equals :math:`\log\hat p(\mathbf y_n)` (Eq. 2.18) exactly when :math:`\check p` is the
+    It equals :math:`\log\hat p(\mathbf y_n)` (see Eq. 2.18) exactly when :math:`\check p` is the
     posterior of Eqs. 2.13-2.14 and is smaller by
-    :math:`\mathrm D_{\mathrm{KL}}\{\check p\|\hat p(\mathbf x\mid\mathbf y_n)\}` otherwise (Eq. 6.6).
+    :math:`\mathrm D_{\mathrm{KL}}\{\check p\|\hat p(\mathbf x\mid\mathbf y_n)\}` otherwise (see Eq. 6.6).
     The book's free energy is :math:`-\langle\mathcal B_n\rangle`.
 
     Parameters

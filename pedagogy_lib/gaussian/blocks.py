@@ -261,7 +261,7 @@ def bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, *, form: str = "auto") -> Ga
     Parameters
     ----------
     mu_x, Sigma_x, C, c, Sigma_y_x : array_like
-        The model of Eq. 2.11; see :class:`LinearGaussian` for shapes.
+        The model's parameters, as in Eq. 2.11; see :class:`LinearGaussian` for shapes.
     y : array_like, shape (L,) or (N, L)
         One observation, or ``N`` observations that share the model (the posterior covariance and
         gain are computed once, which answers the book's question of how to limit the number of

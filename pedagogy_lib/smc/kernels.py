@@ -359,7 +359,7 @@ def bootstrap_step(t, model, out, work):
 
 @njit
 def bootstrap_lgssm_multinomial(model, U, ess_threshold, out):
-    """The bootstrap filter (Eqs. 2.56-2.59) on ``model`` (a :class:`WhitenedLGSSM`) into ``out`` (a
+    """The bootstrap filter (Eqs. 2.56, 2.57, 2.58 and 2.59) on ``model`` (a :class:`WhitenedLGSSM`) into ``out`` (a
     :class:`FilterOutput`), resampling by multinomial draws (the book's Eq. 2.57) from the uniforms ``U`` (T, I).
 
     Twin: :func:`~pedagogy_lib.smc.particle._bootstrap_lgssm_numpy` with ``scheme="multinomial"``.

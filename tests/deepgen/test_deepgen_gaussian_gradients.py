@@ -85,7 +85,7 @@ def test_a_symmetric_change_of_upsilon_moves_the_jre_by_the_trace_of_eq_8_17():
 
 
 def test_monte_carlo_estimates_of_the_linear_gaussian_gradients_within_standard_errors():
-    """Sampled estimates of the gradient of an expectation (Eq. 8.22), the pathwise one through
+    """Sampled estimates of the gradient of an expectation (see Eq. 8.22), the pathwise one through
     x = nu + L z (Eq. 8.24), within standard errors of the exact gradients."""
     C, b, y, P, nu, U = _linear_problem(4)
     g, h, gt = _linear_callables(C, b, y, P)

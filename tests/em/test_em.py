@@ -179,7 +179,7 @@ def test_run_em_monotone_and_elbo_sandwich(seed):
     assert np.all(np.diff(ll) >= -1e-9 * scale)
     assert np.all(res.elbo >= ll[:-1] - 1e-9 * scale)
     assert np.all(res.elbo <= ll[1:] + 1e-9 * scale)
-    np.testing.assert_array_equal(res.free_energy, -res.elbo)          # the book's free energy (Eq. 6.9)
+    np.testing.assert_array_equal(res.free_energy, -res.elbo)          # the book's free energy, see Eq. 6.9
 
 
 def test_run_em_reaches_a_maximum_found_by_grid_search():

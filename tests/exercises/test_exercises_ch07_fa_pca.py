@@ -132,7 +132,7 @@ def test_fa_step_wrong_derivations_are_diagnosed(kw, fragment, part):
 
 
 def test_fa_step_draft_uncentred_estep_differs_substantially():
-    # the erratum of Eq. 7.3 matters for these data (the mean is far from zero)
+    # the erratum (see Eq. 7.3) matters for these data (the mean is far from zero)
     p = check.EX_FA_STEP
     assert np.abs(_fa_step(*p, centre="none")[0] - _fa_step(*p)[0]).max() > 0.1
 

@@ -248,7 +248,7 @@ def test_em_step_cases_reach_the_edge_cases():
     assert any(Y.shape[0] == 1 for _, (Y, *_), _ in cases)
     assert any(np.any(nu == 0) for _, (Y, nu, *_), _ in cases)
     # a source no datum uses: <nu nu^T> is singular there, and only the recognition covariances keep the
-    # normal equations of Eq. 8.9 solvable
+    # normal equations (see Eq. 8.9) solvable
     assert any(np.any(np.all(nu == 0, axis=0)) for _, (Y, nu, *_), _ in cases)
     assert all(np.ptp(alpha) > 0 for _, (Y, nu, C, lam, alpha, beta), _ in cases)
 

@@ -38,7 +38,7 @@ def test_batch_map_matches_the_per_datum_map_of_section_2_1_3():
 
 def test_e_step_precision_is_the_hessian_at_the_new_mode():
     """Errata, the algorithm box of Section 8.1.1: P uses the new mean nu^(i+1), Eq. 8.11. Each datum has its
-    own mean and precision, the local parameters of Eq. 8.2."""
+    own mean and precision, the local parameters (see Eq. 8.2)."""
     model, Y = _problem()
     rec = se.e_step(Y, model)
     for y, nu, P, S in zip(Y[:5], rec.nu, rec.P, rec.Sigma):
