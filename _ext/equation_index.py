@@ -34,7 +34,7 @@ whoever writes a docstring or a test:
 - A public function's docstring, or a test's docstring or comment, claims the equations it cites
   one by one: "The Kalman gain (Eq. 2.47)", "Checks Eqs. 2.45, 2.46 and 2.47".
 - A citation is a mention when a context word comes before it in its clause (the text since the
-  last full stop, semicolon, blank line or comment line): "see", "cf.", "as in", "like", "via",
+  last full stop, semicolon, colon, blank line or comment line): "see", "cf.", "as in", "like", "via",
   "after", "before", "following", "used by/in", "validates", "instead of", "same as"
   (:data:`CONTEXT_WORDS`), or when "from" comes just before it ("Eq. 2.47 from Eq. 2.27"). Write
   "(see Eq. 2.11)" for the model whose parameters a function takes, "the box after Eq. 8.26" for a
@@ -218,9 +218,9 @@ CONTEXT_WORDS = re.compile(r"\b(?:see|cf\.?|as\s+in|as\s+the\s+draft|like|unlike
                            r"in\s+place\s+of|same\s+as)\b", re.I)
 #: "Eq. 2.47 from Eq. 2.27": the equation just after "from" is the one the other is derived from.
 _FROM = re.compile(r"\bfrom\s*\(?\s*$", re.I)
-#: Where a clause starts: a sentence's end, a semicolon, a blank line, or a new comment line.
+#: Where a clause starts: a sentence's end, a semicolon or colon, a blank line, or a new comment line.
 #: (The full stop of "cf.", "e.g.", "i.e.", "Eq." or "Sec." ends no clause.)
-_CLAUSE_END = re.compile(r"(?<![Cc]f)(?<!\be\.g)(?<!\bi\.e)(?<![Ee]q)(?<![Ee]qs)(?<!Sec)(?<!Fig)[.;!?](?=\s)"
+_CLAUSE_END = re.compile(r"(?<![Cc]f)(?<!\be\.g)(?<!\bi\.e)(?<![Ee]q)(?<![Ee]qs)(?<!Sec)(?<!Fig)[.;:!?](?=\s)"
                          r"|\n\s*\n|\n\s*#")
 
 

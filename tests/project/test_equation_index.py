@@ -191,6 +191,9 @@ def test_context_mentions_validators_and_properties_do_not_count(tmp_path):
     # the same equation claimed in one place and mentioned in another is a claim, listed once
     both = ei._cite(DRAFT, ei.Source("code", "f", "p.py", 1, role="function"), "Eq. 2.47; see Eq. 2.47.")
     assert [c.strict for c in both] == [True, False]
+    # a colon ends the clause of a context word; "cf." does not
+    place = ei._cite(DRAFT, ei.Source("test", "t", "t.py", 1), "Erratum (after Eq. 7.1): Eq. 7.1 holds. Cf. Eq. 6.6")
+    assert [c.strict for c in place] == [False, True, False]
     assert [s.role for s in ei.index_rows(both, DRAFT)["2.47"]["code"]] == ["function"]
     # mentions are listed on the chapter's page, marked, and the strict table leaves them out
     config = {"url": "https://example.org/r", "branch": "main"}
