@@ -351,7 +351,7 @@ def _log_Zk(alpha, beta, prior):
 
 
 def prior_energy(x, model: SparseCodingModel) -> np.ndarray | float:
-    r"""Prior energy :math:`\sum_k E_k(x_k)` (Eqs. 2.28-2.29).
+    r"""Prior energy :math:`\sum_k E_k(x_k)` (Eqs. 2.28 and 2.29).
 
     The Laplace energy :math:`\alpha_k|x_k|` and its log-cosh approximation are the two of Eq. 8.6.
 

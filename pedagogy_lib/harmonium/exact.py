@@ -353,7 +353,7 @@ def data_moments(params: EFHParams, Y, weights=None) -> EFHGrad:
 def exact_gradient(params: EFHParams, Y, weights=None) -> EFHGrad:
     r"""The exact gradient of the MRE (Eq. 10.19): model moments minus hybrid (data) moments.
 
-    This is Eqs. 10.15-10.16, the data-phase minus the model-phase expectation of :math:`dE/d\boldsymbol\theta`,
+    This is Eqs. 10.15 and 10.16, the data-phase minus the model-phase expectation of :math:`dE/d\boldsymbol\theta`,
     for the harmonium's energy.
 
     .. math:: \frac{d D_{KL}}{d\mathbf W} = \mathbb E_{\hat{\mathbf X},\hat{\mathbf Y}}[\mathbf T\mathbf U^T]

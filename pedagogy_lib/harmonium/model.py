@@ -237,7 +237,7 @@ def energy(params: EFHParams, x, y) -> np.ndarray:
 def free_energy_visible(params: EFHParams, y) -> np.ndarray:
     r"""Free energy of each visible row: :math:`F(\mathbf y) = -\log k(\mathbf y) - \mathbf b_{\hat y}^T\mathbf y - A(\boldsymbol\eta(\mathbf y))`.
 
-    Then :math:`\hat p(\mathbf y) = e^{-F(\mathbf y)}/Z` with the joint's :math:`Z` (Eq. 10.14).
+    Then :math:`\hat p(\mathbf y) = e^{-F(\mathbf y)}/Z` with the joint's :math:`Z` (see Eq. 10.14).
     """
     p = check_params(params)
     y = check_layer(y, p.visible, "y", p.M)

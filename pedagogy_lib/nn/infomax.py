@@ -217,7 +217,7 @@ def objective(D, Y) -> float:
     r"""The InfoMax objective :math:`\mathcal J(\mathbf D) = \langle\log\hat p(\mathbf Y;\mathbf D)\rangle`.
 
     Equal to the output entropy of Eq. 5.24 minus the (constant) data entropy, by the change of
-    variables of Eq. 5.25, and to minus the loss of Eq. 5.28:
+    variables (see Eq. 5.25), and to minus the loss of Eq. 5.28:
 
     .. math:: \mathcal J(\mathbf D) = \Big\langle\sum_k\log\psi'(\mathbf d_k^T\mathbf Y)\Big\rangle + \log|\det\mathbf D|.
     """

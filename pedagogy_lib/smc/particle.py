@@ -597,7 +597,7 @@ def backward_simulation(model, pf: ParticleFilterResult, rng, M: int, *, u=None,
             {\sum_i\alpha_{t-1}^{(i)}\hat p(\hat{\mathbf x}_t^{(b_t)}\mid\hat{\mathbf x}_{t-1}^{(i)})}.
 
     This is the "inversion on Fig. 2.6C" of Section 2.2 (a posterior over whole sequences) done by
-    sampling; the marginal frequencies of :math:`b_t` have expectation :math:`\boldsymbol\beta_t` (Eq. 2.61).
+    sampling; the marginal frequencies of :math:`b_t` have expectation :math:`\boldsymbol\beta_t` (compare Eq. 2.61).
     Cost :math:`O(MIT)`.
 
     Parameters

@@ -115,7 +115,7 @@ def test_hessian_reference_matches_finite_differences_of_the_energy():
 
 
 def test_hessian_is_asked_for_the_cauchy_prior_whose_curvature_the_page_does_not_state():
-    """The page codes the log-cosh Hessian (Eq. 2.33); the exercise's prior is the Cauchy one, and one
+    """The page codes the log-cosh Hessian (see Eq. 2.33); the exercise's prior is the Cauchy one, and one
     entry of x lies beyond beta, where its curvature is negative."""
     p = check.EX_HESSIAN
     assert "alpha" not in check.HessianProblem._fields

@@ -110,7 +110,7 @@ def test_batched_y_matches_rowwise_and_forms_agree(K, L, diag):
 def test_pointwise_bayes_rule(K, L, form):
     """log p(x|y) + log p(y) = log p(y|x) + log p(x) at random x (Eqs. 2.1, 2.12, 2.18).
 
-    One identity covers the posterior cumulants (Eqs. 2.13-2.14), the marginal (2.16-2.18) and the
+    One identity covers the posterior cumulants (Eqs. 2.13 and 2.14), the marginal (2.16-2.18) and the
     normalizer; every density here is scipy's, so only the cumulants come from the library. The
     right side is the joint of the model of Eq. 2.11.
     """

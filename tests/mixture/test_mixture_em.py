@@ -112,7 +112,7 @@ def test_suff_stats_match_scipy_responsibilities(backend):
     _, y = sample(rng, params, 200)
     stats = me.gmm_suff_stats(params, y, backend=backend)
     logj = scipy_log_joint(params, y)
-    r = special.softmax(logj, axis=1)                                  # Eqs. 2.6-2.7
+    r = special.softmax(logj, axis=1)                                  # Eqs. 2.6 and 2.7
     np.testing.assert_allclose(stats.N_k, r.sum(0), rtol=1e-10)
     for k in range(3):
         d = y - params.mu[k]

@@ -181,7 +181,7 @@ def test_losses_are_stable_for_large_logits():
 @pytest.mark.parametrize("act", ACTS)
 @pytest.mark.parametrize("loss", ["squared", "bernoulli", "categorical", "gaussian"])
 def test_mlp_gradient_matches_finite_differences(act, loss):
-    """Backpropagation (Eqs. 5.16-5.17, with the transpose) through a feed-forward network, against finite differences."""
+    """Backpropagation (Eqs. 5.16 and 5.17, with the transpose) through a feed-forward network, against finite differences."""
     rng = np.random.default_rng(ACTS.index(act) * 7 + len(loss))
     K = 3
     net = nn.mlp([4, 5, 3, 2 * K if loss == "gaussian" else K], activation=act)

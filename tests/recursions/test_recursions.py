@@ -357,7 +357,7 @@ def test_gaussian_smoother_matches_dense_conditioning(seed, K, L, T, controls):
         Ups_filt, Ups_pred = f.filtered[t - 1].Sigma, f.predicted[t].Sigma
         np.testing.assert_allclose(J, np.linalg.solve(Ups_pred, A @ Ups_filt).T, atol=1e-10)     # Eq. 2.53
         np.testing.assert_allclose(S[:K, K:], s.smoothed[t].Sigma @ J.T, atol=1e-10)               # Eq. 2.55
-        # future-conditioned cumulants = dense p(x_{t-1} | x_t, y_{1:t-1}) (Eqs. 2.51-2.52), at a test x_t
+        # future-conditioned cumulants = dense p(x_{t-1} | x_t, y_{1:t-1}) (Eqs. 2.51 and 2.52), at a test x_t
         xt = np.linspace(-1, 1, K)
         obs = sum((D.yi(r) for r in range(t)), []) + D.xi(t)
         m, S = D.cond(D.xi(t - 1), obs, np.concatenate([D.y[:t].ravel(), xt]))
