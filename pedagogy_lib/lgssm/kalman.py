@@ -636,9 +636,13 @@ def _kalman_filter_numpy(p, y, observed, u, form) -> tuple:
         else:
             Upsilon_filt[t] = Sigma_post
             # log p(y_t | ...) with its quadratic form as a sum of two squares, as the kernel computes it:
-            # e^T Sigma_y|x^{-1} e + d^T Upsilon_pred^{-1} d (e = y_t - c - C mu_filt, d = mu_filt - mu_pred)
+            # e^T Sigma_y|x^{-1} e + d^T Upsilon_pred^{-1} d (d = K r, the correction mu_filt - mu_pred formed
+            # from the innovation r = y_t - c - C mu_pred, not as that difference, which cancels to rounding
+            # when the prediction is nearly exact while Upsilon_pred^{-1} is huge; e = r - C d)
             # and log|Sigma_y| = log|Sigma_y|x| + log|Upsilon_pred| - log|Upsilon_filt| (determinant lemma)
-            e, d = y[t] - c - C @ mu_post, mu_post - mu_pred[t]
+            r = y[t] - c - C @ mu_pred[t]
+            d = gain @ r
+            e = r - C @ d
             L_P = np.linalg.cholesky(Upsilon_pred[t])
             quad = np.sum(solve_triangular(L_R, e, lower=True) ** 2) + np.sum(solve_triangular(L_P, d, lower=True) ** 2)
             logdet = 2.0 * np.sum(np.log(np.diag(L_R))) + 2.0 * np.sum(np.log(np.diag(L_P))) \

@@ -970,3 +970,24 @@ def test_a_model_written_into_after_its_first_call_is_checked_again(backend, n, 
     params.Sigma_x[0, 0] = -1.0
     with pytest.raises(ValueError, match="Sigma_x"):
         kalman_smoother(params, y, u, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("scale", [1e-30, 1e-50, 1e-225])
+def test_a_nearly_known_first_state_keeps_its_evidence_in_the_information_form(scale, backend):
+    """With Sigma_1 tiny and mu_1 away from 0, the correction mu_filt - mu_pred is at rounding level of mu_1
+    while Upsilon_pred^{-1} is 1 / scale: the NumPy path once formed it as that difference and gave log
+    evidences like -2.4e15. The exact value is the Gaussian N(y_1; C mu_1 + c, C Sigma_1 C^T + Sigma_y|x)."""
+    from scipy.stats import multivariate_normal
+
+    n, m = 2, 5
+    for seed in range(20):              # whether the difference cancels badly depends on the rounding
+        g = np.random.default_rng(seed)
+        C, mu1, y = g.standard_normal((m, n)), 3.0 * g.standard_normal(n), g.standard_normal((1, m))
+        R = np.diag(g.uniform(0.3, 2.0, m))
+        params = LGSSMParams(mu1, scale * np.eye(n), 0.5 * np.eye(n), None, np.zeros(n), np.eye(n), C, np.zeros(m),
+                             R)
+        exact = multivariate_normal(C @ mu1, C @ params.Sigma1 @ C.T + R).logpdf(y[0])
+        res = kalman_filter(params, y, form="information", backend=backend)
+        np.testing.assert_allclose(res.log_evidence, exact, rtol=1e-10, err_msg=f"seed {seed}")
+        np.testing.assert_allclose(res.mu_filt[0], mu1, rtol=1e-12, err_msg=f"seed {seed}")
