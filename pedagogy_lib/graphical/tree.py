@@ -324,7 +324,8 @@ def _sum_product_numpy(parent, phi, psi, order):
                 cavity = inside[p] * down[p] / up[i]   # everything at the parent except i's message
                 m = psi[i].T @ cavity
             if not _safe(m) or _spans_too_far(cavity):   # the rare message: from the cavity in logs, scaled
-                log_cav = np.log(inside[p]) + np.log(down[p]) - np.log(up[i])
+                with np.errstate(divide="ignore"):      # a state with zero weight is -inf here, then 0 again
+                    log_cav = np.log(inside[p]) + np.log(down[p]) - np.log(up[i])
                 cavity = np.exp(log_cav - log_cav.max())
                 if _spans_too_far(cavity):
                     return lossy
