@@ -183,10 +183,13 @@ def _check_fields(params: LGSSMParams) -> tuple:
     for field, arr in fields.items():
         big = float(np.max(np.abs(arr))) if arr.size else 0.0
         if big > MAX_MAGNITUDE:
-            raise ValueError(f"{field} has an entry of magnitude {big:.3g}: the Kalman recursions form products of "
-                             f"three such quantities (C Sigma C^T, A Sigma A^T), which double precision resolves "
-                             f"only up to magnitudes of about {MAX_MAGNITUDE:.0e}. Rescale the state or the "
-                             "observations.")
+            # a location enters the recursions through C mu and A mu, squared in the residual's quadratic
+            # form; a matrix through products of three (C Sigma C^T, A Sigma A^T)
+            how = ("squares of products of two such quantities (the residual y - C mu, A mu)" if arr.ndim == 1
+                   else "products of three such quantities (C Sigma C^T, A Sigma A^T)")
+            raise ValueError(f"{field} has an entry of magnitude {big:.3g}: the Kalman recursions form {how}, "
+                             f"which double precision resolves only for entries up to about {MAX_MAGNITUDE:.0e}. "
+                             "Rescale the state or the observations.")
     return (LGSSMParams(mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x), (n, m, B.shape[1]),
             CovarianceFactors(L_Sigma1, L_Sigma_x, L_Sigma_y_x))
 

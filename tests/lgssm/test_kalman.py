@@ -733,8 +733,12 @@ def test_parameters_beyond_what_double_precision_resolves_are_refused_by_name(fi
     # products of three entries of 1e150 leave float64, and the two backends then disagree: refused
     params, y, u = _good()
     big = params._replace(**{field: 1e150 * getattr(params, field)})
-    with pytest.raises(ValueError, match=rf"^{field} has an entry of magnitude [0-9.]+e\+1[45][0-9]: "):
+    with pytest.raises(ValueError, match=rf"^{field} has an entry of magnitude [0-9.]+e\+1[45][0-9]: ") as err:
         kalman_filter(big, y, u)
+    # the reason given is the one that concerns the field: a location never enters C Sigma C^T
+    location = field == "mu1"
+    assert ("the residual y - C mu" in str(err.value)) == location, str(err.value)
+    assert ("C Sigma C^T" in str(err.value)) != location, str(err.value)
 
 
 # ---------------------------------------------------------------- one kernel per form, at every size
