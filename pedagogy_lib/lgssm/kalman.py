@@ -175,7 +175,7 @@ def kalman_filter(params: LGSSMParams, y, u=None, *, form: str = "auto",
     if fast is not None:
         return KalmanFilterResult._make(fast)
     p, y, observed, u, L_R = _validate(params, y, u)
-    form, fallback = _choose_form(form, p, L_R)
+    form, fallback = _choose_form(form, p, L_R, y, observed)
     filt, _, form = _forward(p, y, observed, u, form, fallback, _backend(backend, p, y, form), L_R)
     return KalmanFilterResult(*filt, form)
 
@@ -210,7 +210,7 @@ def kalman_smoother(params: LGSSMParams, y, u=None, *, form: str = "auto",
     if fast is not None:
         return KalmanSmootherResult._make(fast)
     p, y, observed, u, L_R = _validate(params, y, u)
-    form, fallback = _choose_form(form, p, L_R)
+    form, fallback = _choose_form(form, p, L_R, y, observed)
     backend = _backend(backend, p, y, form)
     filt, J, form = _forward(p, y, observed, u, form, fallback, backend, L_R, want_J=True)
     smooth = _backward(p.A, *filt[:4], J, backend)
@@ -286,10 +286,11 @@ def _validate(params, y, u) -> tuple:
 NOISE_RESOLUTION = 1e-5
 
 
-def noise_resolution_ratio(p, y, observed) -> float:
-    """``eps max(|y_t|, |c|) / sqrt(lambda_min(Sigma_y_x))`` over the observed rows, or 0 when ``m <= n``."""
+def noise_resolution_ratio(p, y, observed, *, any_m: bool = False) -> float:
+    """``eps max(|y_t|, |c|) / sqrt(lambda_min(Sigma_y_x))`` over the observed rows, or 0 when ``m <= n``
+    (unless ``any_m``: the information form forms the residual ``y_t - c - C mu_filt`` whatever ``m``)."""
     n, m = p.mu1.shape[0], p.c.shape[0]
-    if m <= n:
+    if m <= n and not any_m:
         return 0.0
     rows = y if observed.all() else y[observed.astype(bool)]
     scale = max(float(np.max(np.abs(rows))) if rows.size else 0.0, float(np.max(np.abs(p.c))))
@@ -455,9 +456,20 @@ def _failure(t: int, kind: int, form: str) -> ValueError:
 # (SPD_ULPS x n x eps of its diagonal entry), or the output stops being finite (finite parameters can still
 # overflow float64), the filter raises a ValueError naming the step and the matrix; it never returns NaN.
 
-def _choose_form(form: str, p: LGSSMParams, L_R=None) -> tuple:
-    """The measurement-update form to run and the one to fall back on (``None`` unless ``form="auto"``)."""
+def _choose_form(form: str, p: LGSSMParams, L_R=None, y=None, observed=None) -> tuple:
+    """The measurement-update form to run and the one to fall back on (``None`` unless ``form="auto"``).
+
+    An explicit ``form="information"`` is refused when the observations are so large against the noise
+    that the residual ``e = y_t - c - C mu_filt`` (formed by subtraction, then weighed by ``1/sigma``) keeps
+    fewer than about five digits (:func:`noise_resolution_ratio` above ``NOISE_RESOLUTION``): with a
+    prediction 1e26 wide and unit noise it was off by 1e22 nats, where the covariance form is exact."""
     check_choice(form, "form", FORMS)
+    ratio = noise_resolution_ratio(p, y, observed, any_m=True) if form == "information" and y is not None else 0.0
+    if ratio > NOISE_RESOLUTION:
+        raise ValueError(f"form='information' cannot resolve these observations: the rounding of y "
+                         f"(eps max|y| = {ratio * np.sqrt(noise_eigmin(p)):.3g}) is more than 1e-5 of the "
+                         f"smallest noise standard deviation ({np.sqrt(noise_eigmin(p)):.3g}), so its residuals "
+                         "would keep fewer than about five digits; use form='covariance' (or 'auto').")
     if form != "auto":
         return form, None
     first = model_fact(p, "auto_form", lambda: _auto_form(p, L_R))

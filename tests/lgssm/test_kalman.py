@@ -995,3 +995,28 @@ def test_a_nearly_known_first_state_keeps_its_evidence_in_the_information_form(s
         res = kalman_filter(params, y, form="information", backend=backend)
         np.testing.assert_allclose(res.log_evidence, exact, rtol=1e-10, err_msg=f"seed {seed}")
         np.testing.assert_allclose(res.mu_filt[0], mu1, rtol=1e-12, err_msg=f"seed {seed}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_information_form_refuses_observations_it_cannot_resolve(backend):
+    """A prediction 1e15 to 1e26 wide against unit noise: the information form's residual y - c - C mu_filt is
+    a difference of numbers near 1e15-1e26, off by 0.6 nats at the first and 1e22 at the last. An explicit
+    form="information" is refused, naming the form and the remedy; "auto" runs the covariance form, which is
+    held to a scalar filter written out here (n = m = 1, so every step is a division)."""
+    for q in (1e30, 1e53):
+        params = LGSSMParams(np.zeros(1), np.eye(1), 0.5 * np.eye(1), None, np.zeros(1), q * np.eye(1),
+                             np.eye(1), np.zeros(1), 0.8 * np.eye(1))
+        y = np.array([[-2.4], [3.0 * np.sqrt(q)]])
+        with pytest.raises(ValueError, match=r"^form='information' cannot resolve these observations.*"
+                                             r"use form='covariance'"):
+            kalman_filter(params, y, form="information", backend=backend)
+        res = kalman_filter(params, y, backend=backend)
+        assert res.form == "covariance"
+        mu, P, ll = 0.0, 1.0, 0.0                     # the scalar filter: predict, then condition on y_t
+        for t in range(2):
+            if t:
+                mu, P = 0.5 * mu, 0.25 * P + q
+            S = P + 0.8
+            ll += -0.5 * (np.log(2 * np.pi * S) + (y[t, 0] - mu) ** 2 / S)
+            mu, P = mu + P / S * (y[t, 0] - mu), P * 0.8 / S
+        np.testing.assert_allclose(res.log_evidence, ll, rtol=1e-12)
