@@ -112,6 +112,10 @@ def gaussian_target(mu, Lambda) -> GaussianTarget:
     """A validated :class:`GaussianTarget` (``Lambda`` symmetric positive definite, shape ``(D, D)``)."""
     mu = as_array(mu, "mu", ndim=1, dims="(D,)")
     D = mu.shape[0]
+    Lambda = as_array(Lambda, "Lambda")
+    if Lambda.ndim == 2 and Lambda.shape[0] == Lambda.shape[1] != D:        # name both: either may be wrong
+        raise ValueError(f"mu and Lambda disagree on the dimension: mu has shape {mu.shape} (D = {D}) but Lambda "
+                         f"has shape {Lambda.shape} (D = {Lambda.shape[0]}); one of them has the wrong length.")
     Lambda = as_array(Lambda, "Lambda", shape=(D, D), dims="(D, D)")
     check_spd(Lambda, "Lambda")
     return GaussianTarget(mu, Lambda)

@@ -176,3 +176,13 @@ def test_malformed_normal_gamma_models_are_refused_naming_the_field(label, chang
     for call in (lambda: S.normal_gamma_log_joint(model, theta), lambda: S.gibbs_normal_gamma(model, theta, 2, RNG)):
         with pytest.raises(err, match=field.replace(".", r"\.")):
             call()
+
+
+def test_a_target_whose_mu_and_Lambda_disagree_names_both():
+    """mu of length 3 with a 2 x 2 Lambda: either may be the wrong one, so the message names both (it blamed
+    Lambda alone)."""
+    with pytest.raises(ValueError, match=r"^mu and Lambda disagree on the dimension: mu has shape \(3,\) "
+                                         r"\(D = 3\) but Lambda has shape \(2, 2\)"):
+        S.gaussian_target(np.zeros(3), np.eye(2))
+    with pytest.raises(ValueError, match=r"^Lambda must have shape"):      # not square: Lambda alone is wrong
+        S.gaussian_target(np.zeros(2), np.ones((2, 3)))
