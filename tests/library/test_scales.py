@@ -40,42 +40,17 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 import fuzz_cases  # noqa: E402
+from scale_kit import (CASES, CONSTRUCTOR, DATA, DERIVATIVE, DRAWN_EXAMPLES, FIT, LINEAR_EXPONENTS,  # noqa: E402
+                       MONTE_CARLO, NO_SCALED_INPUT, TRUSTED, VALIDATION, WARMUP, case, close,
+                       group, quiet)
+import scale_cases_contrastive_diffusion  # noqa: E402
+import scale_cases_discrete_hmm_mixture  # noqa: E402
+import scale_cases_factor_vi_deepgen  # noqa: E402
+import scale_cases_harmonium  # noqa: E402
+import scale_cases_lgssm_graphical_assimilation  # noqa: E402
 
-#: Scales of potentials and variances (the issue's range).
-POTENTIAL_EXPONENTS = (-150, -120, -100, -50, -20, -12, -6, -4, 0, 4, 6, 12, 20, 50, 100, 120, 150)
-#: Scales of traces, errors and vectors (whose squares are formed): to the edge of float64.
-LINEAR_EXPONENTS = (-300, -250, -200, -150, -100, -50, 0, 50, 100, 150, 200, 250, 300)
-#: Extra scales and seeds per case, drawn by hypothesis (fixed seed: the same run on every machine).
-DRAWN_EXAMPLES = 4
-
-CASES: dict = {}
-
-
-def case(*keys, exponents=POTENTIAL_EXPONENTS):
-    """Register ``fn(s, rng)`` as the sweep of the public functions ``keys`` (``family.module.name``)."""
-    def register(fn):
-        CASES[fn.__name__.removeprefix("case_")] = (fn, keys, exponents)
-        return fn
-    return register
-
-
-def close(actual, expected, rtol=1e-9, atol=0.0, what=""):
-    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} vs {expected.shape}"
-    assert np.all(np.isfinite(actual)), f"{what}: non-finite result {actual}"
-    err = np.abs(actual - expected)
-    tol = atol + rtol * np.abs(expected)
-    assert np.all(err <= tol), (f"{what}: largest error {float(err.max()):.3g} (relative "
-                                f"{float(np.max(err / np.maximum(np.abs(expected), 1e-300))):.3g}); got "
-                                f"{actual.ravel()[:4]}, expected {expected.ravel()[:4]}")
-
-
-def quiet(fn, *args, **kwargs):
-    """Call ``fn``; a warning is a failure (the notebooks run under nbval, where stderr fails a cell)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        with np.errstate(all="ignore"):
-            return fn(*args, **kwargs)
+_CASE_MODULES = (scale_cases_contrastive_diffusion, scale_cases_discrete_hmm_mixture, scale_cases_factor_vi_deepgen,
+                 scale_cases_harmonium, scale_cases_lgssm_graphical_assimilation)
 
 
 # ================================================================================ graphical
@@ -1831,183 +1806,121 @@ _NAMED_REASONS = {
 #: Why a public function has no case. Every public function of every family's ``__all__`` is either named by a
 #: case above or listed here under one of these reasons; tests/library/test_library_layout.py fails for a
 #: public function with neither, so a new function arrives with its sweep or its reason.
-NO_SCALED_INPUT = "takes no probability, potential, density, variance, precision or log-quantity"
-VALIDATION = "validation only: returns its input checked, or raises naming it"
-CONSTRUCTOR = "builds a model, network, schedule or container; no arithmetic on a scaled quantity"
-WARMUP = "compiles its family's kernels on small inputs; returns nothing"
-TRUSTED = "trusted helper of validated callers (core.linalg); swept through the public functions that call it"
-FIT = ("an iterative fit or sampler: its answer is a draw or an optimizer's stopping point; the densities it "
-       "evaluates are those of the functions swept here")
-MONTE_CARLO = "a Monte Carlo estimate from caller-supplied draws; the exact quantity it estimates is swept"
-DERIVATIVE = "a gradient or Hessian of an objective; held to finite differences of that objective by its family's tests"
-DATA = "a data set, toy target or test signal of fixed scale"
-EDITED_ELSEWHERE = "family under concurrent edit (issue 69 round); its scale probes were run and reported, no case yet"
-NO_CASE_YET = "takes such a quantity and has no case yet: listed so the gap is visible (issue 69 report)"
-
-
-def _group(reason, family, names):
-    return {f"{family}.{name}": reason for name in names.split()}
-
-
 NOT_SWEPT = {
     **_NAMED_REASONS,
-    **_group(NO_SCALED_INPUT, "core", "budget.budget budget.fast gradcheck.gradcheck jit.choose jit.mark_compiled "
+    **{k: r for m in _CASE_MODULES for k, r in m.NOT_SWEPT.items()},
+    **group(NO_SCALED_INPUT, "core", "budget.budget budget.fast gradcheck.gradcheck jit.choose jit.mark_compiled "
              "jit.prefer_compiled jit.registry jit.twin_estimate lazy.attach lazy.public_names wire.decode "
              "wire.encode"),
-    **_group(CONSTRUCTOR, "core", "jit.compile_for jit.njit jit.njit_ieee jit.njit_inline"),
-    **_group(VALIDATION, "core", "checks.as_array checks.as_scalar checks.check_backend checks.check_buffer "
+    **group(CONSTRUCTOR, "core", "jit.compile_for jit.njit jit.njit_ieee jit.njit_inline"),
+    **group(VALIDATION, "core", "checks.as_array checks.as_scalar checks.check_backend checks.check_buffer "
              "checks.check_callable checks.replaced_fields checks.check_choice checks.check_emission_table checks.check_finite checks.check_int "
              "checks.check_labels checks.check_moments checks.check_positive checks.check_prob_rows "
              "checks.check_prob_vector checks.check_psd checks.check_rng checks.check_shape checks.check_spd "
              "checks.check_stochastic_matrix checks.check_symmetric checks.positive_scalar checks.spd_tolerance "
              "checks.to_float_array"),
-    **_group(TRUSTED, "core", "linalg.chol_logdet linalg.chol_logdet_trace linalg.chol_solve linalg.mvn_logpdf_chol "
+    **group(TRUSTED, "core", "linalg.chol_logdet linalg.chol_logdet_trace linalg.chol_solve linalg.mvn_logpdf_chol "
              "linalg.spd_inverse linalg.symmetrize"),
     **{f"{f}.kernels.warmup_kernels": WARMUP for f in ("assimilation", "core", "diffusion", "graphical", "harmonium",
                                                         "hmm", "lgssm", "mixture", "nn", "samplers", "smc")},
     # ---- discrete
-    **_group(NO_SCALED_INPUT, "discrete", "categorical.make_dag categorical.canonical categorical.sample "
+    **group(NO_SCALED_INPUT, "discrete", "categorical.make_dag categorical.canonical categorical.sample "
              "markov_chain.simulate_chain"),
-    **_group(CONSTRUCTOR, "discrete", "categorical.chain categorical.collider categorical.fork"),
-    **_group(VALIDATION, "discrete", "markov_chain.check_transition_matrix"),
-    **_group(NO_CASE_YET, "discrete", "categorical.ci_discrepancy categorical.is_independent "
-             "markov_chain.mixing_time markov_chain.mixing_time_bounds"),
+    **group(CONSTRUCTOR, "discrete", "categorical.chain categorical.collider categorical.fork"),
+    **group(VALIDATION, "discrete", "markov_chain.check_transition_matrix"),
     # ---- learning, em
-    **_group(CONSTRUCTOR, "learning", "glm.family"),
-    **_group(NO_SCALED_INPUT, "learning", "objectives.empirical_distribution"),
-    **_group(FIT, "learning", "glm.irls"),
-    **_group(FIT, "em", "engine.best_of_restarts engine.run_em"),
+    **group(CONSTRUCTOR, "learning", "glm.family"),
+    **group(NO_SCALED_INPUT, "learning", "objectives.empirical_distribution"),
+    **group(FIT, "learning", "glm.irls"),
+    **group(FIT, "em", "engine.best_of_restarts engine.run_em"),
     # ---- hmm, recursions, smc
-    **_group(FIT, "hmm", "em.fit_hmm em.hmm_sample inference.sample_states"),
-    **_group(CONSTRUCTOR, "hmm", "em.hmm_em_model"),
-    **_group(NO_SCALED_INPUT, "hmm", "inference.from_row_stochastic inference.to_row_stochastic"),
-    **_group(NO_CASE_YET, "hmm", "em.hmm_expected_log_joint em.hmm_m_step "
-             "em.hmm_suff_stats"),
-    **_group(NO_CASE_YET, "recursions", "generic.categorical_log_lik generic.particle_backward_matrix"),
-    **_group(FIT, "recursions", "generic.particle_chain"),
-    **_group(FIT, "smc", "particle.backward_simulation resampling.resample resampling.resample_from_uniforms"),
-    **_group(NO_CASE_YET, "smc", "particle.ffbsm"),
-    # ---- the families under concurrent edit
-    **_group(EDITED_ELSEWHERE, "lgssm", "em.lgssm_expected_log_joint em.lgssm_m_step em.lgssm_suff_stats "
-             "em.similarity_transform kalman.rts_smoother"),
-    **_group(FIT, "lgssm", "em.fit_lgssm model.sample_lgssm"),
-    **_group(CONSTRUCTOR, "lgssm", "em.lgssm_em_model"),
-    **_group(VALIDATION, "lgssm", "model.check_params model.check_params_factored model.check_u model.check_y"),
-    **_group(EDITED_ELSEWHERE, "graphical", "bp.with_evidence factors.clamp factors.max_out junction.junction_marginal"),
-    **_group(NO_SCALED_INPUT, "graphical", "factor_graph.factor_node factor_graph.message_schedule "
+    **group(FIT, "hmm", "em.fit_hmm em.hmm_sample inference.sample_states"),
+    **group(CONSTRUCTOR, "hmm", "em.hmm_em_model"),
+    **group(NO_SCALED_INPUT, "hmm", "inference.from_row_stochastic inference.to_row_stochastic"),
+    **group(FIT, "recursions", "generic.particle_chain"),
+    **group(FIT, "smc", "particle.backward_simulation resampling.resample resampling.resample_from_uniforms"),
+    # ---- lgssm, graphical, assimilation
+    **group(FIT, "lgssm", "em.fit_lgssm model.sample_lgssm"),
+    **group(CONSTRUCTOR, "lgssm", "em.lgssm_em_model"),
+    **group(VALIDATION, "lgssm", "model.check_params model.check_params_factored model.check_u model.check_y"),
+    **group(NO_SCALED_INPUT, "graphical", "factor_graph.factor_node factor_graph.message_schedule "
              "factor_graph.var_node factors.dag_factors factors.indicator junction.triangulate separation.d_separated "
              "separation.moral_graph separation.separated separation.to_digraph"),
-    **_group(VALIDATION, "graphical", "factor_graph.check_tree factors.check_factor"),
-    **_group(EDITED_ELSEWHERE, "assimilation", "ensemble.enkf fourdvar.cycle_4dvar fourdvar.strong_4dvar "
-             "fourdvar.strong_cost_grad fourdvar.strong_hessian fourdvar.strong_problem fourdvar.weak_4dvar "
-             "fourdvar.weak_cost_grad fourdvar.weak_hessian fourdvar.window_storage model.psd_sqrt "
-             "nonlinear_filters.ekf nonlinear_filters.ukf"),
-    **_group(NO_SCALED_INPUT, "assimilation", "lorenz.adjoint lorenz.cycle_jacobian lorenz.integrate "
+    **group(VALIDATION, "graphical", "factor_graph.check_tree factors.check_factor"),
+    **group(NO_SCALED_INPUT, "assimilation", "lorenz.adjoint lorenz.cycle_jacobian lorenz.integrate "
              "lorenz.linear_dynamics lorenz.lorenz63 lorenz.propagate lorenz.tangent_linear lorenz.vector_field "
              "model.gaspari_cohn model.periodic_taper"),
-    **_group(FIT, "assimilation", "model.simulate"),
-    **_group(CONSTRUCTOR, "assimilation", "model.from_lgssm"),
-    **_group(VALIDATION, "assimilation", "model.check_model model.check_observations model.check_truth"),
+    **group(FIT, "assimilation", "model.simulate"),
+    **group(CONSTRUCTOR, "assimilation", "model.from_lgssm"),
+    **group(VALIDATION, "assimilation", "model.check_model model.check_observations model.check_truth"),
     # ---- mixture, factor
-    **_group(FIT, "mixture", "em.fit_gmm em.fit_gmm_semi_supervised em.kmeans em.kmeans_plusplus model.gmm_sample"),
-    **_group(CONSTRUCTOR, "mixture", "em.gmm_em_model"),
-    **_group(NO_CASE_YET, "mixture", "em.clamped_responsibilities em.gmm_elbo "
-             "em.gmm_stats_from_responsibilities em.semi_supervised_log_lik model.boundary_value"),
-    **_group(FIT, "factor", "em.fa_em_step em.iterative_pca_step model.fa_sample sparse_coding.laplace_approximation "
+    **group(FIT, "mixture", "em.fit_gmm em.fit_gmm_semi_supervised em.kmeans em.kmeans_plusplus model.gmm_sample"),
+    **group(CONSTRUCTOR, "mixture", "em.gmm_em_model"),
+    **group(FIT, "factor", "em.fa_em_step em.iterative_pca_step model.fa_sample sparse_coding.laplace_approximation "
              "sparse_coding.map_estimate sparse_coding.sample sparse_coding.sample_prior sparse_coding_em.batch_map "
              "sparse_coding_em.e_step sparse_coding_em.m_step sparse_coding_em.sparse_coding_em"),
-    **_group(CONSTRUCTOR, "factor", "em.fa_model em.iterative_pca_model em.ppca_model sparse_coding.make_model"),
-    **_group(VALIDATION, "factor", "sparse_coding.revalidate_model"),
-    **_group(DERIVATIVE, "factor", "sparse_coding.energy_gradient sparse_coding.energy_hessian "
+    **group(CONSTRUCTOR, "factor", "em.fa_model em.iterative_pca_model em.ppca_model sparse_coding.make_model"),
+    **group(VALIDATION, "factor", "sparse_coding.revalidate_model"),
+    **group(DERIVATIVE, "factor", "sparse_coding.energy_gradient sparse_coding.energy_hessian "
              "sparse_coding.prior_energy_derivatives"),
-    **_group(NO_CASE_YET, "factor", "em.pca sparse_coding.joint_energy "
-             "sparse_coding.log_marginal_quadrature sparse_coding.posterior_energy "
-             "sparse_coding.soft_threshold "
-             "sparse_coding_em.expected_abs sparse_coding_em.free_energy"),
     # ---- samplers, vi
-    **_group(FIT, "samplers", "conjugate.gibbs_normal_gamma conjugate.gibbs_normal_gamma_init "
+    **group(FIT, "samplers", "conjugate.gibbs_normal_gamma conjugate.gibbs_normal_gamma_init "
              "conjugate.gibbs_normal_gamma_step mcmc.gibbs_step mcmc.hmc_step mcmc.init_chains mcmc.mala_step "
              "mcmc.rwmh_step mcmc.sample proposals.leapfrog"),
-    **_group(NO_SCALED_INPUT, "samplers", "mcmc.acceptance_rate targets.target_arrays"),
-    **_group(DATA, "samplers", "targets.ar1_gaussian targets.banana"),
-    **_group(CONSTRUCTOR, "samplers", "conjugate.normal_gamma_model targets.python_target"),
-    **_group(VALIDATION, "samplers", "conjugate.check_normal_gamma_model mcmc.check_chain_state targets.check_target"),
-    **_group(NO_CASE_YET, "samplers", "conjugate.normal_gamma_conditionals "
-             "targets.log_density_and_force"),
-    **_group(FIT, "vi", "amortized.fit_encoder amortized.fit_linear_vae bbvi.fit_gaussian_vi bgmm.cavi_bgmm "
+    **group(NO_SCALED_INPUT, "samplers", "mcmc.acceptance_rate targets.target_arrays"),
+    **group(DATA, "samplers", "targets.ar1_gaussian targets.banana"),
+    **group(CONSTRUCTOR, "samplers", "conjugate.normal_gamma_model targets.python_target"),
+    **group(VALIDATION, "samplers", "conjugate.check_normal_gamma_model mcmc.check_chain_state targets.check_target"),
+    **group(FIT, "vi", "amortized.fit_encoder amortized.fit_linear_vae bbvi.fit_gaussian_vi bgmm.cavi_bgmm "
              "flows.fit_flow_vi flows.flow_sample bbvi.gaussian_vi_sample"),
-    **_group(CONSTRUCTOR, "vi", "advi.unconstrained_target amortized.encoder bbvi.normal_normal_target "
+    **group(CONSTRUCTOR, "vi", "advi.unconstrained_target amortized.encoder bbvi.normal_normal_target "
              "bgmm.bgmm_prior bgmm.default_bgmm_prior flows.coupling_flow flows.flow_init"),
-    **_group(VALIDATION, "vi", "amortized.check_linear_gaussian_model bbvi.check_normal_normal bgmm.check_bgmm_posterior "
+    **group(VALIDATION, "vi", "amortized.check_linear_gaussian_model bbvi.check_normal_normal bgmm.check_bgmm_posterior "
              "bgmm.check_bgmm_prior flows.check_flow"),
-    **_group(MONTE_CARLO, "vi", "bbvi.control_variate bbvi.elbo_terms bbvi.reparam_terms bbvi.score_function_terms "
+    **group(MONTE_CARLO, "vi", "bbvi.control_variate bbvi.elbo_terms bbvi.reparam_terms bbvi.score_function_terms "
              "flows.flow_elbo_and_grads"),
-    **_group(NO_SCALED_INPUT, "vi", "advi.to_constrained"),
-    **_group(NO_CASE_YET, "vi", "amortized.local_vb bgmm.bgmm_elbo bgmm.bgmm_responsibilities "
-             "bgmm.bgmm_update_parameters flows.flow_log_density"),
+    **group(NO_SCALED_INPUT, "vi", "advi.to_constrained"),
     # ---- deepgen, nn
-    **_group(MONTE_CARLO, "deepgen", "estimators.expo_reparameterize estimators.expo_terms estimators.shared_mean_terms "
+    **group(MONTE_CARLO, "deepgen", "estimators.expo_reparameterize estimators.expo_terms estimators.shared_mean_terms "
              "gumbel.discrete_elbo gumbel.discrete_loss_and_grad vae.elbo_terms vae.loss_and_grad"),
-    **_group(NO_CASE_YET, "deepgen", "estimators.expo_gradient estimators.optimal_baseline estimators.shared_mean_gradient "
-             "estimators.shared_mean_variances gumbel.soft_categorical_jacobian gumbel.gumbel_max "
-             "ica.gaussian_model_covariance ica.whitening_matrix nice.log_det_jacobian "
-             "nice.log_likelihood vae.jre_terms vae.reconstruction"),
-    **_group(DERIVATIVE, "deepgen", "ica.log_likelihood_gradient ica.natural_gradient nice.nll_and_grads"),
-    **_group(FIT, "deepgen", "gumbel.fit_discrete_vae gumbel.sample_gumbel ica.extended_infomax ica.fit_ica nice.fit_nice "
+    **group(DERIVATIVE, "deepgen", "ica.log_likelihood_gradient ica.natural_gradient nice.nll_and_grads"),
+    **group(FIT, "deepgen", "gumbel.fit_discrete_vae gumbel.sample_gumbel ica.extended_infomax ica.fit_ica nice.fit_nice "
              "nice.sample vae.fit_vae"),
-    **_group(CONSTRUCTOR, "deepgen", "gumbel.discrete_vae gumbel.init_discrete_params nice.alternating_partitions "
+    **group(CONSTRUCTOR, "deepgen", "gumbel.discrete_vae gumbel.init_discrete_params nice.alternating_partitions "
              "nice.make_nice nice.nice_init vae.init_params vae.vae"),
-    **_group(VALIDATION, "deepgen", "gumbel.check_discrete_vae nice.check_nice vae.check_vae"),
-    **_group(NO_SCALED_INPUT, "deepgen", "ica.switching_signs nice.forward nice.forward_layers nice.inverse "
+    **group(VALIDATION, "deepgen", "gumbel.check_discrete_vae nice.check_nice vae.check_vae"),
+    **group(NO_SCALED_INPUT, "deepgen", "ica.switching_signs nice.forward nice.forward_layers nice.inverse "
              "nice.leapfrog_couplings vae.decode vae.encode"),
-    **_group(NO_SCALED_INPUT, "nn", "infomax.amari_index infomax.mix infomax.rotation losses.one_hot network.mlp "
+    **group(NO_SCALED_INPUT, "nn", "infomax.amari_index infomax.mix infomax.rotation losses.one_hot network.mlp "
              "network.numerical_gradient network.relative_error optim.minibatches rnn.init_rnn rnn.rnn_forward "
              "infomax.psi infomax.source_kurtosis infomax.stability_constant"),
-    **_group(VALIDATION, "nn", "infomax.check_unmixing"),
-    **_group(DERIVATIVE, "nn", "infomax.gradient infomax.natural_gradient mi_clustering.mi_gradient rnn.rnn_bptt"),
-    **_group(FIT, "nn", "infomax.infomax infomax.sample_sources mi_clustering.fit_mi_clustering"),
-    **_group(NO_CASE_YET, "nn", "infomax.fixed_point_residual infomax.fixed_point_rhs "
-             "infomax.objective mi_clustering.cluster_probs "
-             "mi_clustering.mi_objective"),
+    **group(VALIDATION, "nn", "infomax.check_unmixing"),
+    **group(DERIVATIVE, "nn", "infomax.gradient infomax.natural_gradient mi_clustering.mi_gradient rnn.rnn_bptt"),
+    **group(FIT, "nn", "infomax.infomax infomax.sample_sources mi_clustering.fit_mi_clustering"),
     # ---- harmonium, contrastive, diffusion
-    **_group(FIT, "harmonium", "ais.ais_log_partition dbn.dbn_sample dbn.greedy_fit exact.train_exact gibbs.cd_epoch "
+    **group(FIT, "harmonium", "ais.ais_log_partition dbn.dbn_sample dbn.greedy_fit exact.train_exact gibbs.cd_epoch "
              "gibbs.draw_noise gibbs.gibbs_sample gibbs.train_rbm helmholtz.wake_sleep model.sample_hidden "
              "model.sample_visible recurrent.train_refh"),
-    **_group(DATA, "harmonium", "datasets.bars_and_stripes datasets.binarized_digits datasets.moving_bars"),
-    **_group(NO_SCALED_INPUT, "harmonium", "exact.state_index exact.states exact.empirical_distribution "
+    **group(DATA, "harmonium", "datasets.bars_and_stripes datasets.binarized_digits datasets.moving_bars"),
+    **group(NO_SCALED_INPUT, "harmonium", "exact.state_index exact.states exact.empirical_distribution "
              "model.family_code"),
-    **_group(CONSTRUCTOR, "harmonium", "helmholtz.init_helmholtz model.init_params recurrent.init_refh"),
-    **_group(VALIDATION, "harmonium", "model.check_layer model.check_params"),
-    **_group(DERIVATIVE, "harmonium", "exact.exact_gradient exact.expected_cd_gradient helmholtz.expected_wake_update "
+    **group(CONSTRUCTOR, "harmonium", "helmholtz.init_helmholtz model.init_params recurrent.init_refh"),
+    **group(VALIDATION, "harmonium", "model.check_layer model.check_params"),
+    **group(DERIVATIVE, "harmonium", "exact.exact_gradient exact.expected_cd_gradient helmholtz.expected_wake_update "
              "helmholtz.wake_update"),
-    **_group(NO_CASE_YET, "harmonium", "dbn.aggregated_posterior dbn.dbn_visible_log_probs dbn.directed_table dbn.invert "
-             "dbn.jre_bound dbn.up_pass exact.average_log_likelihood exact.chain_distributions exact.data_moments "
-             "exact.log_marginal_table exact.model_moments exact.mre exact.visible_transition_matrix "
-             "gibbs.pseudo_log_likelihood helmholtz.helmholtz_jre helmholtz.helmholtz_log_likelihood model.energy "
-             "model.hidden_mean model.hidden_natural "
-             "model.log_conditional_hidden model.visible_mean model.visible_natural "
-             "recurrent.predictive_log_probs recurrent.recurrent_inputs recurrent.refh_training_data "
-             "recurrent.static_log_probs"),
-    **_group(FIT, "contrastive", "infonce.fit_critic infonce.sample_correlated_gaussian local_nce.fit_local_nce "
+    **group(FIT, "contrastive", "infonce.fit_critic infonce.sample_correlated_gaussian local_nce.fit_local_nce "
              "nce.fit_nce nce.newton_minimize"),
-    **_group(DERIVATIVE, "contrastive", "infonce.infonce_grad local_nce.local_nce_grad local_nce.local_nce_hessian "
+    **group(DERIVATIVE, "contrastive", "infonce.infonce_grad local_nce.local_nce_grad local_nce.local_nce_hessian "
              "nce.nce_grad nce.nce_hessian"),
-    **_group(VALIDATION, "contrastive", "cpc.check_window_predictor"),
-    **_group(NO_SCALED_INPUT, "contrastive", "cpc.cpc_windows nce.quadratic_features local_nce.local_nce_offset"),
-    **_group(NO_CASE_YET, "contrastive", "cpc.exact_cpc_critic cpc.kalman_window_predictor infonce.critic_scores "
-             "infonce.exact_gaussian_critic local_nce.local_nce_loss nce.nce_loss "
-             "nce.nce_standard_errors"),
-    **_group(DATA, "diffusion", "data.ring_mixture data.two_moons"),
-    **_group(NO_SCALED_INPUT, "diffusion", "data.nn_distance_ratio forward.levels losses.time_features"),
-    **_group(CONSTRUCTOR, "diffusion", "losses.denoiser losses.init_denoiser"),
-    **_group(VALIDATION, "diffusion", "losses.check_denoiser schedules.check_schedule"),
-    **_group(FIT, "diffusion", "losses.train_denoiser sampling.ancestral_sample sampling.annealed_langevin "
+    **group(VALIDATION, "contrastive", "cpc.check_window_predictor"),
+    **group(NO_SCALED_INPUT, "contrastive", "cpc.cpc_windows nce.quadratic_features local_nce.local_nce_offset"),
+    **group(DATA, "diffusion", "data.ring_mixture data.two_moons"),
+    **group(NO_SCALED_INPUT, "diffusion", "data.nn_distance_ratio forward.levels losses.time_features"),
+    **group(CONSTRUCTOR, "diffusion", "losses.denoiser losses.init_denoiser"),
+    **group(VALIDATION, "diffusion", "losses.check_denoiser schedules.check_schedule"),
+    **group(FIT, "diffusion", "losses.train_denoiser sampling.ancestral_sample sampling.annealed_langevin "
              "sampling.langevin_gmm"),
-    **_group(MONTE_CARLO, "diffusion", "losses.denoiser_loss losses.loss_terms"),
-    **_group(NO_CASE_YET, "diffusion", "forward.iterate_moments forward.noise_data "
-             "losses.eps_from_force losses.force_from_eps losses.force_from_m_hat losses.m_hat_from_force "
-             "losses.m_hat_from_mean losses.mean_from_m_hat losses.predict "
-             "sampling.m_hat_from_model sampling.mixture_force sampling.score_from_model"),
+    **group(MONTE_CARLO, "diffusion", "losses.denoiser_loss losses.loss_terms"),
 }
 
 
