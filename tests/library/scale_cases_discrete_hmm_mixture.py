@@ -1,18 +1,250 @@
 """Scale cases of the discrete, hmm, recursions, smc, mixture, samplers and nn families (the method: tests/library/test_scales.py)."""
 from __future__ import annotations
 
-from scale_kit import NO_CASE_YET, group
+import numpy as np
+import pytest
+
+from scale_kit import NO_CASE_YET, case, close, group, quiet
 
 #: This module's public functions without a case, with the reason.
 NOT_SWEPT = {
-    **group(NO_CASE_YET, "discrete", "categorical.ci_discrepancy categorical.is_independent markov_chain.mixing_time "
-             "markov_chain.mixing_time_bounds"),
-    **group(NO_CASE_YET, "hmm", "em.hmm_expected_log_joint em.hmm_m_step em.hmm_suff_stats"),
-    **group(NO_CASE_YET, "recursions", "generic.categorical_log_lik generic.particle_backward_matrix"),
-    **group(NO_CASE_YET, "smc", "particle.ffbsm"),
     **group(NO_CASE_YET, "mixture", "em.clamped_responsibilities em.gmm_elbo em.gmm_stats_from_responsibilities "
              "em.semi_supervised_log_lik model.boundary_value"),
     **group(NO_CASE_YET, "samplers", "conjugate.normal_gamma_conditionals targets.log_density_and_force"),
     **group(NO_CASE_YET, "nn", "infomax.fixed_point_residual infomax.fixed_point_rhs infomax.objective "
              "mi_clustering.cluster_probs mi_clustering.mi_objective"),
 }
+
+
+def _rare(s):
+    """A probability that is rare at both ends of the sweep: ``0.3 min(s, 1/s)`` (1e-150 .. 0.3)."""
+    return 0.3 * min(s, 1.0 / s)
+
+
+def _mp_discrepancy(J, given):
+    """max over g (p(g) > 0) of |p(a, c | g) - p(a | g) p(c | g)| of a nested mpmath joint ``J[a][b][c]``."""
+    import mpmath as mp
+    K = len(J)
+    worst = mp.mpf(0)
+    if given:                                                  # a and c given b
+        configs = [[[J[a][b][c] for c in range(K)] for a in range(K)] for b in range(K)]
+    else:
+        configs = [[[mp.fsum(J[a][b][c] for b in range(K)) for c in range(K)] for a in range(K)]]
+    for p in configs:
+        tot = mp.fsum(x for r in p for x in r)
+        if tot == 0:
+            continue
+        p = [[x / tot for x in r] for r in p]
+        pa, pc = [mp.fsum(r) for r in p], [mp.fsum(p[a][c] for a in range(K)) for c in range(K)]
+        worst = max(worst, max(abs(p[a][c] - pa[a] * pc[c]) for a in range(K) for c in range(K)))
+    return worst
+
+
+# ================================================================================ discrete
+@case("discrete.categorical.ci_discrepancy", "discrete.categorical.is_independent")
+def case_independence_with_rare_entries(s, rng):
+    """A chain a -> b -> c whose tables hold ``t = 0.3 min(s, 1/s)`` and ``t^2`` (to 1e-300): the
+    discrepancy of a and c marginally (of order t) and given b (exactly 0) against mpmath enumeration; the
+    independence test agrees with that discrepancy against a tolerance a decade away from it."""
+    import mpmath as mp
+
+    from pedagogy_lib.discrete import categorical as cat
+    t = _rare(s) * rng.uniform(0.5, 1.0)
+    pa, Pb, Pc = np.array([1 - t, t]), np.array([[1 - t, 0.5], [t, 0.5]]), np.array([[0.9, t * t], [0.1, 1 - t * t]])
+    dag = quiet(cat.make_dag, {"a": pa, "b": Pb, "c": Pc}, {"b": ["a"], "c": ["b"]})
+    with mp.workdps(60):
+        J = [[[mp.mpf(float(pa[a])) * mp.mpf(float(Pb[b, a])) * mp.mpf(float(Pc[c, b])) for c in range(2)]
+              for b in range(2)] for a in range(2)]
+        marginal = float(_mp_discrepancy(J, False))
+    close(quiet(cat.ci_discrepancy, dag, "a", "c"), marginal, rtol=1e-9, atol=1e-16, what="discrepancy of a and c")
+    close(quiet(cat.ci_discrepancy, dag, "c", "a", ["b"]), 0.0, atol=1e-15, what="discrepancy of a and c given b")
+    assert quiet(cat.is_independent, dag, "a", "c", ["b"]), "a and c given b"
+    for atol in (marginal * 10.0, marginal / 10.0):
+        if atol > 1e-300:
+            assert quiet(cat.is_independent, dag, "a", "c", atol=atol) == (marginal <= atol), \
+                f"a and c marginally, discrepancy {marginal:.3g}, atol {atol:.3g}"
+
+
+@case("discrete.markov_chain.mixing_time", "discrete.markov_chain.mixing_time_bounds")
+def case_mixing_with_a_rare_state(s, rng):
+    """Two states left with probabilities ``t = 0.3 min(s, 1/s)`` (to 1e-150) and 0.3: the distance to
+    stationarity is ``max(pi) (0.7 - t)^k`` with ``pi = (0.3, t) / (0.3 + t)``, so the mixing time is the first k
+    where that falls to eps (found in mpmath), and the relaxation time is ``1 / (0.3 + t)``; the bounds'
+    ``log(1 / (eps pi_min))`` reaches 345 nats."""
+    import mpmath as mp
+
+    from pedagogy_lib.discrete import markov_chain as mc
+    t = _rare(s) * rng.uniform(0.5, 1.0)
+    P = np.array([[1.0 - t, 0.3], [t, 0.7]])
+    with mp.workdps(50):
+        T = mp.mpf(float(t))
+        top, lam = mp.mpf("0.3") / (mp.mpf("0.3") + T), mp.mpf("0.7") - T
+        for eps in (0.25, float(rng.uniform(0.01, 0.4))):
+            k = int(mp.ceil(mp.log(mp.mpf(eps) / top) / mp.log(lam)))
+            k = max(k, 0)
+            d = [top * lam ** j for j in (k - 1, k) if j >= 0]
+            if min(abs(x / eps - 1) for x in d) < 1e-9:
+                continue                                        # d(k) on the threshold: rounding decides
+            assert quiet(mc.mixing_time, P, eps) == k, f"mixing time at eps = {eps}"
+            t_rel = 1 / (mp.mpf("0.3") + T)
+            pi_min = min(T, mp.mpf("0.3")) / (mp.mpf("0.3") + T)
+            b = quiet(mc.mixing_time_bounds, P, eps)
+            close([b.lower, b.upper, b.t_rel], [float((t_rel - 1) * mp.log(1 / (2 * mp.mpf(eps)))),
+                                                float(t_rel * mp.log(1 / (mp.mpf(eps) * pi_min))), float(t_rel)],
+                  rtol=1e-10, what=f"mixing-time bounds at eps = {eps}")
+
+
+# ================================================================================ hmm
+@case("hmm.em.hmm_suff_stats", "hmm.em.hmm_m_step", "hmm.em.hmm_expected_log_joint")
+def case_hmm_em_units_and_rare_emissions(s, rng):
+    """(1) A Gaussian HMM with data, means and standard deviations in units of s (covariances times s^2):
+    the occupancies unchanged, the emission statistics times s and s^2, the M step's means times s and
+    covariances times s^2, and Q shifted by ``-N D log s``, against the call at scale 1. (2) A categorical
+    HMM whose emission table holds ``t = 0.3 min(s, 1/s)`` and ``t^2``: Q against the statistics' own
+    formula in mpmath (``sum g log pi + sum Xi log A + sum counts log B``), and the M step's B against
+    ``counts / N_k``; the smoother's statistics held against the sum over all paths in mpmath."""
+    import itertools
+
+    import mpmath as mp
+
+    from pedagogy_lib.hmm import CategoricalHMMParams, GaussianHMMParams
+    from pedagogy_lib.hmm.em import hmm_expected_log_joint, hmm_m_step, hmm_suff_stats
+    K, D, T = 3, 2, 6
+    pi, A = np.array([0.2, 0.5, 0.3]), rng.dirichlet(np.ones(K), K).T
+    mu, Sig = rng.normal(size=(K, D)) * 2, np.array([np.eye(D) * v for v in (0.5, 1.0, 2.0)])
+    y = [rng.normal(size=(T, D)) * 1.5, rng.normal(size=(T - 2, D))]
+    p1, ps = GaussianHMMParams(pi, A, mu, Sig), GaussianHMMParams(pi, A, mu * s, Sig * s * s)
+    st1, st = hmm_suff_stats(p1, y), quiet(hmm_suff_stats, ps, [v * s for v in y])
+    for f in ("gamma_1", "xi_sum", "N_k"):
+        close(getattr(st, f), getattr(st1, f), rtol=1e-9, atol=1e-12, what=f"HMM statistic {f}")
+    close(st.sum_d, st1.sum_d * s, rtol=1e-9, atol=1e-12 * s, what="sum of deviations")
+    close(st.sum_dd, st1.sum_dd * s * s, rtol=1e-9, atol=1e-12 * s * s, what="sum of squared deviations")
+    n_obs = sum(len(v) for v in y)
+    close(quiet(hmm_expected_log_joint, ps, st), hmm_expected_log_joint(p1, st1) - n_obs * D * np.log(s), rtol=1e-11,
+          atol=1e-8, what="Q, Gaussian emissions")
+    m1, m = hmm_m_step(st1), quiet(hmm_m_step, st)
+    close(m.pi, m1.pi, rtol=1e-9, atol=1e-14, what="M-step pi")
+    close(m.A, m1.A, rtol=1e-9, atol=1e-14, what="M-step A")
+    close(m.mu, m1.mu * s, rtol=1e-9, atol=1e-12 * s, what="M-step means")
+    close(m.Sigma, m1.Sigma * s * s, rtol=1e-9, atol=1e-12 * s * s, what="M-step covariances")
+    t = _rare(s) * rng.uniform(0.5, 1.0)
+    B = np.array([[t, 0.5, 1 - t * t], [1 - t, 0.25, t * t], [0.0, 0.25, 0.0]])
+    K2 = 3
+    cp = CategoricalHMMParams(np.full(K2, 1 / 3), np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]), B)
+    yc = np.array([0, 1, 0, 2])
+    T2 = len(yc)
+    stc = quiet(hmm_suff_stats, cp, yc)
+    with mp.workdps(40):
+        mpi, mA, mB = ([mp.mpf(float(a)) for a in cp.pi], [[mp.mpf(float(a)) for a in r] for r in cp.A],
+                       [[mp.mpf(float(a)) for a in r] for r in B])
+        w = {}
+        for path in itertools.product(range(K2), repeat=T2):
+            p = mpi[path[0]] * mB[yc[0]][path[0]]
+            for u in range(1, T2):
+                p *= mA[path[u]][path[u - 1]] * mB[yc[u]][path[u]]
+            w[path] = p
+        Z = mp.fsum(w.values())
+        g, Xi, cnt = [mp.mpf(0)] * K2, [[mp.mpf(0)] * K2 for _ in range(K2)], [[mp.mpf(0)] * K2 for _ in range(3)]
+        for path, p in w.items():
+            p = p / Z
+            g[path[0]] += p
+            for u in range(T2):
+                cnt[yc[u]][path[u]] += p
+                if u:
+                    Xi[path[u]][path[u - 1]] += p
+        Nk = [mp.fsum(cnt[v][k] for v in range(3)) for k in range(K2)]
+        close(stc.gamma_1, [float(x) for x in g], rtol=1e-9, atol=1e-300, what="g, categorical")
+        close(stc.xi_sum, [[float(x) for x in r] for r in Xi], rtol=1e-9, atol=1e-300, what="Xi, categorical")
+        close(stc.counts, [[float(x) for x in r] for r in cnt], rtol=1e-9, atol=1e-300, what="counts, categorical")
+        lg = lambda x, a: x * mp.log(a) if x > 0 else mp.mpf(0)  # noqa: E731  0 log 0 = 0
+        Q = (mp.fsum(lg(g[k], mpi[k]) for k in range(K2)) + mp.fsum(lg(Xi[i][j], mA[i][j]) for i in range(K2)
+                                                                  for j in range(K2))
+             + mp.fsum(lg(cnt[v][k], mB[v][k]) for v in range(3) for k in range(K2)))
+        close(quiet(hmm_expected_log_joint, cp, stc), float(Q), rtol=1e-9, atol=1e-9, what="Q, categorical")
+        close(quiet(hmm_m_step, stc).B, [[float(cnt[v][k] / Nk[k]) for k in range(K2)] for v in range(3)], rtol=1e-9,
+              atol=1e-300, what="M-step B")
+
+
+# ================================================================================ recursions, smc
+def _gauss_transition(a, v):
+    """``log p(x_next | x_prev) = log N(x_next; a x_prev, v I)`` as the ``(J, I)`` matrix the particle backend asks for."""
+    def log_density(x_next, x_prev, t):
+        d = x_next[:, None, :] - a * x_prev[None, :, :]
+        return -0.5 * np.sum(d * d, axis=2) / v - 0.5 * x_next.shape[1] * np.log(2 * np.pi * v)
+    return log_density
+
+
+@case("recursions.generic.categorical_log_lik", "recursions.generic.particle_backward_matrix")
+def case_particle_backward_and_rare_symbols(s, rng):
+    """(1) Particles, query points and the transition's standard deviation in units of s (a density times
+    1/s per coordinate, and a second transition times s^3 on top, unnormalized): the reversed transition
+    is unchanged, against the ratio of Eq. 2.60 at scale 1 in plain floats. (2) An emission table holding
+    ``t = 0.3 min(s, 1/s)`` and ``t^2``: its log likelihoods against mpmath logs."""
+    import mpmath as mp
+
+    from pedagogy_lib.recursions import generic as G
+    I, J, n = 6, 4, 2
+    x, xq = rng.normal(size=(I, n)), rng.normal(size=(J, n)) * 1.5
+    w = rng.dirichlet(np.ones(I))
+    w[0] = 0.0 if rng.uniform() < 0.5 else w[0]                # a particle of weight 0 keeps row 0
+    w /= w.sum()
+    with np.errstate(divide="ignore"):
+        log_w = np.log(w)
+    v = 0.7
+    ratio = w[:, None] * np.exp(_gauss_transition(0.9, v)(xq, x, 1)).T
+    ref = ratio / ratio.sum(axis=0)
+    src = G.Particles(x * s, log_w)
+    close(quiet(G.particle_backward_matrix, G.ParticleBackward(src, _gauss_transition(0.9, v * s * s), 1), xq * s), ref,
+          rtol=1e-9, atol=1e-15, what="reversed transition, units of s")
+    shifted = _gauss_transition(0.9, v * s * s)
+    close(quiet(G.particle_backward_matrix, G.ParticleBackward(src, lambda a, b, t: shifted(a, b, t) + 3 * np.log(s), 1),
+                xq * s), ref, rtol=1e-9, atol=1e-15, what="reversed transition, density times s^3")
+    t = _rare(s) * rng.uniform(0.5, 1.0)
+    C = np.array([[t, 0.5, 1 - t * t], [1 - t, 0.5, t * t]])
+    y = np.array([0, 1, 1, 0])
+    with mp.workdps(30):
+        exact = [[float(mp.log(mp.mpf(float(C[v_, k])))) for k in range(3)] for v_ in y]
+    close(quiet(G.categorical_log_lik, C, y), exact, rtol=1e-14, what="categorical log likelihoods")
+
+
+@case("smc.particle.ffbsm")
+def case_ffbsm_units(s, rng):
+    """A linear-Gaussian model, its filter's particles, means and standard deviations in units of s
+    (covariances times s^2): FFBSm's smoothing weights, both backends, are unchanged, against Eqs. 2.60-2.61
+    at scale 1 in plain floats from the same particles and weights. The LGSSM's own check refuses entries
+    beyond 1e75 (by name, with that range); the generic route, the same model as callables whose
+    transition density also carries a factor s^3, is swept over the whole range."""
+    from pedagogy_lib.lgssm import LGSSMParams
+    from pedagogy_lib.smc import StateSpaceModel
+    from pedagogy_lib.smc.particle import ffbsm, particle_filter
+    n, m, T, I = 2, 2, 5, 12
+    Ax, Sx = np.array([[0.9, 0.2], [-0.1, 0.8]]), np.array([[0.3, 0.1], [0.1, 0.4]])
+    p1 = LGSSMParams(np.zeros(n), np.eye(n), Ax, None, np.array([0.1, -0.2]), Sx, rng.normal(size=(m, n)),
+                     np.zeros(m), np.eye(m) * 0.5)
+    pf = particle_filter(p1, rng.normal(size=(T, m)), np.random.default_rng(int(rng.integers(1 << 30))), I,
+                         ess_threshold=0.5)
+    Li = np.linalg.inv(Sx)
+    beta = np.exp(pf.log_alpha.copy())
+    for t in range(T - 1, 0, -1):
+        d = pf.x[t][:, None, :] - (pf.x[t - 1] @ Ax.T + p1.a)[None, :, :]          # [k, j]
+        Mp = np.exp(-0.5 * np.einsum("kja,ab,kjb->kj", d, Li, d)) * np.exp(pf.log_alpha[t - 1])[None, :]
+        beta[t - 1] = (beta[t][:, None] * Mp / Mp.sum(axis=1, keepdims=True)).sum(axis=0)
+    ps = p1._replace(mu1=p1.mu1 * s, Sigma1=p1.Sigma1 * s * s, a=p1.a * s, Sigma_x=Sx * s * s, c=p1.c * s,
+                     Sigma_y_x=p1.Sigma_y_x * s * s)
+    pfs = pf._replace(x=pf.x * s)
+    for backend in ("numba", "numpy"):
+        if s * s > 1e75:
+            with pytest.raises(ValueError, match=r"(?s)Sigma1.*1e\+75"):
+                quiet(ffbsm, ps, pfs, backend=backend)
+        else:
+            close(quiet(ffbsm, ps, pfs, backend=backend), beta, rtol=1e-9, atol=1e-14, what=f"FFBSm weights ({backend})")
+    Lis, a_s, c3 = Li / s / s, p1.a * s, 3 * np.log(s)
+
+    def log_transition(x_next, x_prev, t):
+        d = x_next[:, None, :] - (x_prev @ Ax.T + a_s)[None, :, :]
+        return -0.5 * np.einsum("kja,ab,kjb->kj", d, Lis, d) + c3
+
+    def never(*args):
+        raise AssertionError("FFBSm draws nothing and reads no observation")
+    close(quiet(ffbsm, StateSpaceModel(never, never, never, log_transition), pfs), beta, rtol=1e-9, atol=1e-14,
+          what="FFBSm weights (generic)")
