@@ -306,16 +306,19 @@ def fixed_point_residual(D, Y, *, form: str = "corrected") -> float:
     Raises
     ------
     ValueError
-        As :func:`fixed_point_rhs`, and if the residual overflows float64 (``D`` or ``Y`` on an
-        extreme scale).
+        As :func:`fixed_point_rhs`, and if the residual itself overflows float64 (the right-hand side
+        some 1e308 times larger than ``D``). Both norms are taken of the matrices divided by the largest
+        entry of ``D``, so the ratio holds for ``D`` on any scale (a norm of entries near 1e-200 or 1e200
+        would under- or overflow in its squares).
     """
     rhs = fixed_point_rhs(D, Y, form=form)
     D = np.asarray(D, dtype=float)
+    big = float(np.max(np.abs(D)))                          # > 0: D is invertible
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        res = float(np.linalg.norm(D - rhs) / np.linalg.norm(D))
+        res = float(np.linalg.norm(D / big - rhs / big) / np.linalg.norm(D / big))
     if not np.isfinite(res):
-        raise ValueError(f"the fixed-point residual overflows float64: D (norm {np.linalg.norm(D):.3g}) and Y "
-                         "must be on a moderate scale.")
+        raise ValueError(f"the fixed-point residual overflows float64: the right-hand side (largest entry "
+                         f"{float(np.max(np.abs(rhs))):.3g}) is beyond 1e308 times D's largest entry {big:.3g}.")
     return res
 
 

@@ -6,6 +6,9 @@ of the library), and explicit permutation/scale matrices for the Amari index.
 """
 from __future__ import annotations
 
+import warnings
+
+import mpmath as mp
 import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
@@ -92,6 +95,29 @@ def test_infomax_fixed_point_corrected_not_transposed():
     np.testing.assert_allclose(draft, r2.D.T, rtol=1e-8, atol=1e-10)     # ... because it is D^T
     assert im.fixed_point_residual(r2.D, Y) < 1e-10
     assert im.fixed_point_residual(r2.D, Y, form="draft") > 0.1
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-160, 1e160, 1e200, 1e300])
+def test_fixed_point_residual_is_free_of_the_scale_of_D(scale):
+    """Y -> s Y and D -> D / s leave D Y, so the residual ||D - rhs|| / ||D||, unchanged. Its norms were taken
+    of D itself: entries of 1e-200 squared to 0 and those of 1e160 to inf, and a residual of order 1 was
+    refused as "overflows float64" (with a RuntimeWarning from the message). Reference: the ratio by
+    mpmath at 30 digits from the right-hand side inverted there."""
+    rng = np.random.default_rng(5)
+    Y, D = rng.laplace(size=(30, 2)), np.array([[1.2, 0.3], [-0.2, 0.9]])
+    with mp.workdps(30):
+        Ym, Dm = [[mp.mpf(float(v)) for v in r] for r in Y], [[mp.mpf(float(v)) for v in r] for r in D]
+        T = [[mp.tanh(mp.fsum(a * b for a, b in zip(y, d)) / 2) for d in Dm] for y in Ym]
+        M = mp.matrix([[mp.fsum(Ym[n][i] * T[n][j] for n in range(30)) / 30
+                        for j in range(2)] for i in range(2)])
+        R = mp.inverse(M)
+        exact = float(mp.sqrt(mp.fsum((Dm[i][j] - R[i, j]) ** 2 for i in range(2) for j in range(2)))
+                      / mp.sqrt(mp.fsum(v ** 2 for r in Dm for v in r)))
+    assert 0.05 < exact < 10                                 # D is not a fixed point: a residual of order 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = im.fixed_point_residual(D / scale, Y * scale)
+    np.testing.assert_allclose(got, exact, rtol=1e-9)
 
 
 def test_infomax_gaussian_fixed_point_scale_is_not_sqrt2():
