@@ -4,16 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scale_kit import NO_CASE_YET, case, close, group, quiet
+from scale_kit import LINEAR_EXPONENTS, case, close, quiet
 
 #: This module's public functions without a case, with the reason.
-NOT_SWEPT = {
-    **group(NO_CASE_YET, "mixture", "em.clamped_responsibilities em.gmm_elbo em.gmm_stats_from_responsibilities "
-             "em.semi_supervised_log_lik model.boundary_value"),
-    **group(NO_CASE_YET, "samplers", "conjugate.normal_gamma_conditionals targets.log_density_and_force"),
-    **group(NO_CASE_YET, "nn", "infomax.fixed_point_residual infomax.fixed_point_rhs infomax.objective "
-             "mi_clustering.cluster_probs mi_clustering.mi_objective"),
-}
+NOT_SWEPT: dict = {}
 
 
 def _rare(s):
@@ -248,3 +242,202 @@ def case_ffbsm_units(s, rng):
         raise AssertionError("FFBSm draws nothing and reads no observation")
     close(quiet(ffbsm, StateSpaceModel(never, never, never, log_transition), pfs), beta, rtol=1e-9, atol=1e-14,
           what="FFBSm weights (generic)")
+
+
+# ================================================================================ mixture
+def _mp_log_joint(y, mu, Sig, pi):
+    """``log pi_k + log N(y; mu_k, Sigma_k)`` in mpmath (at the working precision), ``[n][k]``."""
+    import mpmath as mp
+    comps = []
+    for m, S, p in zip(mu, Sig, pi):
+        Sm = mp.matrix([[mp.mpf(float(a)) for a in r] for r in S])
+        comps.append(([mp.mpf(float(a)) for a in m], mp.inverse(Sm),
+                      mp.log(mp.mpf(float(p))) - len(m) * mp.log(2 * mp.pi) / 2 - mp.log(mp.det(Sm)) / 2))
+    out = []
+    for v in y:
+        row = []
+        for m, P, c in comps:
+            d = [mp.mpf(float(a)) - b for a, b in zip(v, m)]
+            row.append(c - mp.fsum(d[i] * P[i, j] * d[j] for i in range(len(d)) for j in range(len(d))) / 2)
+        out.append(row)
+    return out
+
+
+@case("mixture.em.clamped_responsibilities", "mixture.em.semi_supervised_log_lik", "mixture.em.gmm_elbo",
+      "mixture.em.gmm_stats_from_responsibilities", "mixture.model.boundary_value")
+def case_semi_supervised_units(s, rng):
+    """Data, means and standard deviations in units of s (covariances times s^2), three components, one of
+    weight 1e-200, labels on some points: the clamped responsibilities and the semi-supervised log likelihood
+    (shifted by ``-N L log s``) against mpmath at scale 1; the ELBo of any recognition distribution (one-hot
+    and soft rows) against ``sum r (log p(k, y) - log r)`` in mpmath, shifted the same way, from statistics
+    that scale as the data's moments; the LDA and QDA logit differences unchanged."""
+    import mpmath as mp
+
+    from pedagogy_lib import mixture as mx
+    from pedagogy_lib.mixture.em import (clamped_responsibilities, gmm_elbo, gmm_stats_from_responsibilities,
+                                         semi_supervised_log_lik)
+    N, L = 5, 2
+    pi = np.array([0.5, 0.5 - 1e-200, 1e-200])
+    mu = np.array([[0.0, 0.0], [3.0, 1.0], [-2.0, 4.0]])
+    Sig = np.array([np.eye(2), [[2.0, 0.5], [0.5, 1.0]], np.eye(2) * 0.5])
+    y = rng.normal(size=(N, L)) * 2
+    labels = np.array([-1, 1, -1, 2, 0])
+    r_soft = rng.dirichlet(np.ones(3), size=N)
+    r_soft[0] = [1.0, 0.0, 0.0]
+    with mp.workdps(40):
+        z = _mp_log_joint(y, mu, Sig, pi)
+        lse = [mp.log(mp.fsum(mp.exp(a) for a in row)) for row in z]
+        post = [[float(mp.exp(a - m_)) for a in row] for row, m_ in zip(z, lse)]
+        semi = float(mp.fsum(lse[n] if labels[n] < 0 else z[n][labels[n]] for n in range(N)))
+        elbo = float(mp.fsum(mp.mpf(float(r_soft[n, k])) * (z[n][k] - mp.log(mp.mpf(float(r_soft[n, k]))))
+                             for n in range(N) for k in range(3) if r_soft[n, k] > 0))
+        lab = labels.clip(0)
+        elbo_hard = float(mp.fsum(z[n][lab[n]] for n in range(N)))
+        d10 = z[4][1] - z[4][0]
+    ref = np.array(post)
+    ref[labels >= 0] = np.eye(3)[labels[labels >= 0]]
+    shift = -N * L * np.log(s)
+    params = mx.GMMParams(pi, mu * s, Sig * s * s)
+    close(quiet(clamped_responsibilities, params, y * s, labels), ref, rtol=1e-9, atol=1e-300, what="clamped responsibilities")
+    close(quiet(semi_supervised_log_lik, params, y * s, labels), semi + shift, rtol=1e-11, atol=1e-8,
+          what="semi-supervised log likelihood")
+    st = quiet(gmm_stats_from_responsibilities, y * s, r_soft)
+    st1 = gmm_stats_from_responsibilities(y, r_soft)
+    close(st.N_k, r_soft.sum(axis=0), rtol=1e-12, what="soft counts")
+    centre = y - st1.mu_ref[:, None, :]                           # [k, n, :]
+    close(st.sum_dd, np.einsum("nk,kna,knb->kab", r_soft, centre, centre) * s * s, rtol=1e-9, atol=1e-12 * s * s,
+          what="soft scatter")
+    close(quiet(gmm_elbo, params, st), elbo + shift, rtol=1e-10, atol=1e-8, what="ELBo, soft rows")
+    close(quiet(gmm_elbo, params, quiet(gmm_stats_from_responsibilities, y * s, np.eye(3)[lab], mu * s)), elbo_hard + shift,
+          rtol=1e-10, atol=1e-8, what="ELBo, one-hot rows centred on the means")
+    lb = quiet(mx.linear_boundary, mu[1] * s, mu[0] * s, Sig[1] * s * s, pi[1], pi[0])
+    qb = quiet(mx.quadratic_boundary, mu[1] * s, mu[0] * s, Sig[1] * s * s, Sig[0] * s * s, pi[1], pi[0])
+    close(quiet(mx.boundary_value, qb, y[4:] * s), [float(d10)], rtol=1e-9, atol=1e-9, what="QDA logit difference")
+    with mp.workdps(40):
+        lin = _mp_log_joint(y, mu[[1, 0]], Sig[[1, 1]], pi[[1, 0]])
+        lin = [float(a - b) for a, b in lin]
+    close(quiet(mx.boundary_value, lb, y * s), lin, rtol=1e-9, atol=1e-9, what="LDA logit difference")
+
+
+# ================================================================================ samplers
+@case("samplers.conjugate.normal_gamma_conditionals", "samplers.targets.log_density_and_force")
+def case_sampler_units(s, rng):
+    """(1) Normal data, prior mean and prior standard deviation in units of s, the gamma prior's rate times
+    s^2 and each state's precision times 1/s^2: the full conditionals against their conjugate formulas in
+    mpmath at that scale (``mu | tau``: precision ``1/s0^2 + N tau``; ``tau | mu``: rate
+    ``b0 + sum (y - mu)^2 / 2``). (2) A Gaussian target with mean times s and precision times 1/s^2, and a
+    banana whose ``x_1`` is in units of s (its ``s`` times s, ``b`` times 1/s^2), at points in the same units:
+    log densities unchanged and forces times 1/s (on ``x_1``), both backends, against the formulas at scale 1."""
+    import mpmath as mp
+
+    from pedagogy_lib.samplers import targets as tg
+    from pedagogy_lib.samplers.conjugate import normal_gamma_conditionals, normal_gamma_model
+    y, m0, s0, a0, b0 = rng.normal(size=6) + 0.5, 0.2, 1.5, 2.0, 3.0
+    th = np.column_stack([rng.normal(size=3), rng.uniform(0.2, 3.0, size=3)])
+    model = quiet(normal_gamma_model, y * s, m0 * s, s0 * s, a0, b0 * s * s)
+    got = quiet(normal_gamma_conditionals, model, th * np.array([s, 1.0 / s / s]))
+    with mp.workdps(40):
+        S = mp.mpf(s)
+        Y = [mp.mpf(float(v)) * S for v in y]
+        M0, S0, B0 = mp.mpf(m0) * S, mp.mpf(s0) * S, mp.mpf(b0) * S * S
+        mean, var, rate = [], [], []
+        for mu_, tau_ in th:
+            mu_, tau_ = mp.mpf(float(mu_)) * S, mp.mpf(float(tau_)) / S / S
+            prec = 1 / S0 ** 2 + len(y) * tau_
+            mean.append(float((M0 / S0 ** 2 + tau_ * mp.fsum(Y)) / prec))
+            var.append(float(1 / prec))
+            rate.append(float(B0 + mp.fsum((v - mu_) ** 2 for v in Y) / 2))
+    close(got.mu_mean, mean, rtol=1e-12, what="mean of mu | tau")
+    close(got.mu_var, var, rtol=1e-12, what="variance of mu | tau")
+    close(got.tau_shape, a0 + len(y) / 2, rtol=1e-14, what="shape of tau | mu")
+    close(got.tau_rate, rate, rtol=1e-12, what="rate of tau | mu")
+    D = 3
+    R = rng.normal(size=(D, D))
+    Lam, mu = R @ R.T + D * np.eye(D), rng.normal(size=D)
+    x = rng.normal(size=(4, D)) * 2
+    lp, force = -0.5 * np.einsum("ca,ab,cb->c", x - mu, Lam, x - mu), -(x - mu) @ Lam
+    g = quiet(tg.gaussian_target, mu * s, Lam / s / s)
+    bb, sb = 0.7, 1.3
+    ban = quiet(tg.banana, bb / s / s, sb * s)
+    u = x[:, 1] - bb * (x[:, 0] ** 2 - sb * sb)
+    lpb, fb = -0.5 * x[:, 0] ** 2 / sb ** 2 - 0.5 * u * u, np.column_stack([-x[:, 0] / sb ** 2 + 2 * bb * x[:, 0] * u, -u])
+    xb = x[:, :2] * np.array([s, 1.0])
+    for backend in ("numba", "numpy"):
+        lp_s, f_s = quiet(tg.log_density_and_force, g, x * s, backend=backend)
+        close(lp_s, lp, rtol=1e-9, atol=1e-12, what=f"Gaussian target log density ({backend})")
+        close(f_s, force / s, rtol=1e-9, atol=1e-12 / s, what=f"Gaussian target force ({backend})")
+        lp_s, f_s = quiet(tg.log_density_and_force, ban, xb, backend=backend)
+        close(lp_s, lpb, rtol=1e-9, atol=1e-12, what=f"banana log density ({backend})")
+        close(f_s, fb / np.array([s, 1.0]), rtol=1e-9, atol=1e-12 / np.array([s, 1.0]), what=f"banana force ({backend})")
+
+
+# ================================================================================ nn
+@case("nn.infomax.objective", "nn.infomax.fixed_point_rhs", "nn.infomax.fixed_point_residual",
+      exponents=LINEAR_EXPONENTS)
+def case_infomax_units(s, rng):
+    """Data times s and the unmixing matrix times 1/s (1e-300 to 1e300), so ``D Y`` is unchanged: the
+    objective shifted by ``-K log s``, the fixed point's right-hand side times 1/s (both forms) and the
+    relative residual unchanged, against mpmath at scale 1. The residual's norms of ``D`` at 1e-200 gave 0
+    (refused as an overflow) and at 1e160 lost digits in subnormal squares."""
+    import mpmath as mp
+
+    from pedagogy_lib.nn import infomax as im
+    N, K = 12, 2
+    Y = rng.laplace(size=(N, K))
+    D = np.array([[1.2, 0.3], [-0.2, 0.9]]) + 0.1 * rng.normal(size=(K, K))
+    with mp.workdps(30):
+        Ym, Dm = [[mp.mpf(float(v)) for v in r] for r in Y], mp.matrix([[mp.mpf(float(v)) for v in r] for r in D])
+        X = [[mp.fsum(Dm[k, i] * y[i] for i in range(K)) for k in range(K)] for y in Ym]
+        J = mp.fsum(-x - 2 * mp.log1p(mp.exp(-x)) for r in X for x in r) / N + mp.log(abs(mp.det(Dm)))
+        T = [[mp.tanh(x / 2) for x in r] for r in X]
+        M = mp.matrix([[mp.fsum(Ym[n][i] * T[n][j] for n in range(N)) / N for j in range(K)] for i in range(K)])
+        rhs = {"corrected": mp.inverse(M), "draft": mp.inverse(M.T)}
+        res = {f: float(mp.sqrt(mp.fsum((Dm[i, j] - R[i, j]) ** 2 for i in range(K) for j in range(K)))
+                        / mp.sqrt(mp.fsum(Dm[i, j] ** 2 for i in range(K) for j in range(K)))) for f, R in rhs.items()}
+        rhs = {f: np.array(R.tolist(), dtype=float) for f, R in rhs.items()}
+        J = float(J)
+    close(quiet(im.objective, D / s, Y * s), J - K * np.log(s), rtol=1e-12, atol=1e-9, what="InfoMax objective")
+    for form in ("corrected", "draft"):
+        close(quiet(im.fixed_point_rhs, D / s, Y * s, form=form), rhs[form] / s, rtol=1e-9, what=f"rhs ({form})")
+        close(quiet(im.fixed_point_residual, D / s, Y * s, form=form), res[form], rtol=1e-9, what=f"residual ({form})")
+
+
+@case("nn.mi_clustering.cluster_probs", "nn.mi_clustering.mi_objective")
+def case_mi_clustering_peaked(s, rng):
+    """Logits ``r (W y + b) + log s`` with ``r = 1 + 3 |log10 s|`` (assignments down to e^-1400 at the ends of
+    the sweep), the data times s and ``W`` times 1/s: assignments, the entropies, the mutual information and
+    the labelled points' mean log assignment (one label on its point's least likely class, e^-800 at the
+    ends) against mpmath softmax of the unscaled logits, with a weight decay on the scaled ``W``."""
+    import mpmath as mp
+
+    from pedagogy_lib.nn.mi_clustering import cluster_probs, mi_objective
+    N, K, L = 6, 3, 2
+    r = 1.0 + 3.0 * abs(np.log10(s))
+    W0, b0, Y = rng.normal(size=(K, L)) * r, rng.normal(size=K) * r, rng.normal(size=(N, L))
+    A = Y @ W0.T + b0
+    labels = np.array([-1, 0, -1, int(np.argmin(A[3])), -1, -1])
+    gam = 0.1
+    with mp.workdps(40):
+        lq = []
+        for row in A:
+            row = [mp.mpf(float(a)) for a in row]
+            top = max(row)
+            lse = top + mp.log(mp.fsum(mp.exp(a - top) for a in row))
+            lq.append([a - lse for a in row])
+        q = [[mp.exp(a) for a in row] for row in lq]
+        qbar = [mp.fsum(q[n][k] for n in range(N)) / N for k in range(K)]
+        H_bar = -mp.fsum(p * mp.log(p) for p in qbar)
+        H_cond = -mp.fsum(p * a for rq, rl in zip(q, lq) for p, a in zip(rq, rl)) / N
+        lab = [n for n in range(N) if labels[n] >= 0]
+        ll = mp.fsum(lq[n][labels[n]] for n in lab) / len(lab)
+        Ws = W0 / s
+        decay = gam / 2 * mp.fsum(mp.mpf(float(w)) ** 2 for w in Ws.ravel())
+        value = float(H_bar - H_cond + ll - decay)
+        ref_q = [[float(p) for p in rq] for rq in q]
+        ref = [float(H_bar - H_cond), float(H_bar), float(H_cond), float(ll)]
+    b = b0 + np.log(s)                                             # a shift common to every logit
+    close(quiet(cluster_probs, W0 / s, b, Y * s), ref_q, rtol=1e-9, atol=1e-300, what="assignments")
+    got = quiet(mi_objective, W0 / s, b, Y * s, labels, weight_decay=gam)
+    close([got.mi, got.marginal_entropy, got.mean_conditional_entropy, got.label_log_lik], ref, rtol=1e-9, atol=1e-12,
+          what="MI, H[q-bar], <H[q]>, label log likelihood")
+    close(got.value, value, rtol=1e-9, atol=1e-9, what="objective with weight decay")
