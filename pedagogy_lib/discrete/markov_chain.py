@@ -276,7 +276,35 @@ def mixing_time_bounds(P, eps: float = 0.25) -> MixingBounds:
         raise ValueError("P has absolute spectral gap 0 (periodic or reducible): it does not mix.")
     t_rel = 1.0 / gap
     return MixingBounds(lower=float((t_rel - 1.0) * np.log(1.0 / (2.0 * eps))),
-                        upper=float(t_rel * np.log(1.0 / (eps * pi.min()))), t_rel=t_rel)
+                        upper=float(t_rel * (-np.log(eps) - _log_pi_min(P, pi))), t_rel=t_rel)
+
+
+def _log_pi_min(P: np.ndarray, pi: np.ndarray) -> float:
+    r""":math:`\log\pi_{min}` of a reversible chain, from the ratios of detailed balance.
+
+    :math:`\pi_j/\pi_i = P_{ji}/P_{ij}` along every edge used both ways, so the logs follow from a
+    breadth-first walk out of the likeliest state and stay finite where :math:`\pi_{min}` itself is
+    below the floats (a chain whose rarest state has probability 1e-400 has a finite bound). States the
+    walk does not reach keep the log of ``pi`` (0 for a transient state, giving an infinite bound).
+    """
+    K = P.shape[0]
+    with np.errstate(divide="ignore"):
+        log_pi = np.log(pi)
+        log_P = np.log(P)
+    root = int(np.argmax(pi))
+    seen = np.zeros(K, dtype=bool)
+    seen[root] = True
+    rel = np.zeros(K)
+    queue = [root]
+    while queue:
+        i = queue.pop()
+        for j in np.flatnonzero((P[:, i] > 0) & (P[i, :] > 0) & ~seen):
+            rel[j] = rel[i] + log_P[j, i] - log_P[i, j]
+            seen[j] = True
+            queue.append(int(j))
+    top = rel[seen].max()
+    log_pi[seen] = rel[seen] - (top + np.log(np.sum(np.exp(rel[seen] - top))))
+    return float(log_pi.min())
 
 
 def simulate_chain(P, x1: int, T: int, rng: np.random.Generator) -> np.ndarray:

@@ -7,6 +7,7 @@ chain whose distance to stationarity has a closed form, and counts of simulated 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -82,6 +83,28 @@ def test_mixing_time_lies_within_the_relaxation_time_bounds(seed):
         t = mc.mixing_time(P, eps)
         assert b.lower <= t <= b.upper
         assert b.t_rel == pytest.approx(1 / mc.spectral_gap(P))
+
+
+@pytest.mark.parametrize("t", [1e-100, 1e-160, 1e-200, 1e-300])
+def test_relaxation_bound_holds_when_the_rarest_state_is_below_the_floats(t):
+    """A birth-death chain (up with probability t, down with 1/2) has pi proportional to (1, 2t, 4t^2): for
+    t = 1e-160 pi_min = 4e-320 and 1 / (eps pi_min) overflowed (upper bound inf, with a warning), and below
+    it pi_min rounded to 0 (inf again). Reference: mpmath, pi from detailed balance and the relaxation time
+    from the eigenvalues of P at 50 digits."""
+    import mpmath as mp
+    P = np.array([[1 - t, 0.5, 0.0], [t, 0.5 - t, 0.5], [0.0, t, 0.5]])
+    with mp.workdps(50):
+        T = mp.mpf(t)
+        Pm = mp.matrix([[1 - T, mp.mpf("0.5"), 0], [T, mp.mpf("0.5") - T, mp.mpf("0.5")], [0, T, mp.mpf("0.5")]])
+        lams = sorted((abs(x) for x in mp.eig(Pm)[0]), reverse=True)
+        t_rel = 1 / (1 - lams[1])
+        pi_min = 4 * T ** 2 / (1 + 2 * T + 4 * T ** 2)
+        upper = float(t_rel * mp.log(1 / (mp.mpf("0.25") * pi_min)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b = mc.mixing_time_bounds(P, 0.25)
+    assert b.upper == pytest.approx(upper, rel=1e-9)
+    assert b.t_rel == pytest.approx(float(t_rel), rel=1e-9)
 
 
 def test_periodic_chain_has_zero_gap_and_never_mixes():

@@ -64,7 +64,9 @@ def case_mixing_with_a_rare_state(s, rng):
     """Two states left with probabilities ``t = 0.3 min(s, 1/s)`` (to 1e-150) and 0.3: the distance to
     stationarity is ``max(pi) (0.7 - t)^k`` with ``pi = (0.3, t) / (0.3 + t)``, so the mixing time is the first k
     where that falls to eps (found in mpmath), and the relaxation time is ``1 / (0.3 + t)``; the bounds'
-    ``log(1 / (eps pi_min))`` reaches 345 nats."""
+    ``log(1 / (eps pi_min))`` reaches 345 nats. A birth-death chain up with probability t and down with 1/2
+    has ``pi`` proportional to ``(1, 2t, 4t^2, 8t^3)``, below the floats at the ends: its upper bound against
+    mpmath (eigenvalues of P at 40 digits); ``1 / (eps pi_min)`` made it inf below t = 1e-103."""
     import mpmath as mp
 
     from pedagogy_lib.discrete import markov_chain as mc
@@ -86,6 +88,17 @@ def case_mixing_with_a_rare_state(s, rng):
             close([b.lower, b.upper, b.t_rel], [float((t_rel - 1) * mp.log(1 / (2 * mp.mpf(eps)))),
                                                 float(t_rel * mp.log(1 / (mp.mpf(eps) * pi_min))), float(t_rel)],
                   rtol=1e-10, what=f"mixing-time bounds at eps = {eps}")
+    P = np.diag([1.0 - t, 0.5 - t, 0.5 - t, 0.5]) + np.diag([t, t, t], -1) + np.diag([0.5, 0.5, 0.5], 1)
+    with mp.workdps(40):
+        T = mp.mpf(float(t))
+        Pm = mp.matrix([[mp.mpf(float(v)) for v in r] for r in P])
+        Pm[0, 0], Pm[1, 1], Pm[2, 2] = 1 - T, mp.mpf("0.5") - T, mp.mpf("0.5") - T
+        lams = sorted((abs(x) for x in mp.eig(Pm, left=False, right=False)), reverse=True)
+        t_rel = 1 / (1 - lams[1])
+        pi_min = 8 * T ** 3 / (1 + 2 * T + 4 * T ** 2 + 8 * T ** 3)
+        ref = [float(t_rel * mp.log(1 / (mp.mpf("0.25") * pi_min))), float(t_rel)]
+    b = quiet(mc.mixing_time_bounds, P, 0.25)
+    close([b.upper, b.t_rel], ref, rtol=1e-9, what="upper bound, rarest state below the floats")
 
 
 # ================================================================================ hmm
