@@ -1,15 +1,137 @@
 """Scale cases of the contrastive and diffusion families (the method: tests/library/test_scales.py)."""
 from __future__ import annotations
 
-from scale_kit import NO_CASE_YET, group
+import numpy as np
+from scale_kit import NO_CASE_YET, case, close, group, quiet
 
 #: This module's public functions without a case, with the reason.
 NOT_SWEPT = {
     **group(NO_CASE_YET, "contrastive", "cpc.exact_cpc_critic cpc.kalman_window_predictor infonce.critic_scores "
              "infonce.exact_gaussian_critic local_nce.local_nce_loss nce.nce_loss "
              "nce.nce_standard_errors"),
-    **group(NO_CASE_YET, "diffusion", "forward.iterate_moments forward.noise_data losses.eps_from_force losses.force_from_eps "
-             "losses.force_from_m_hat losses.m_hat_from_force losses.m_hat_from_mean "
-             "losses.mean_from_m_hat losses.predict sampling.m_hat_from_model sampling.mixture_force "
-             "sampling.score_from_model"),
+    **group(NO_CASE_YET, "diffusion", "losses.predict sampling.m_hat_from_model sampling.score_from_model"),
 }
+
+
+# ================================================================================ diffusion
+def _snr_schedules(s):
+    """SNRs ``s (4, 2, 1, 1/2, 1/4)`` (levels a factor 2 apart) in both scalings, and their exact ``v``, ``rho``
+    in mpmath read from the floats the schedule holds (the references are functions of those floats)."""
+    import mpmath as mp
+
+    from pedagogy_lib.diffusion import schedule_from_snr
+    lam = s * np.array([4.0, 2.0, 1.0, 0.5, 0.25])
+    out = []
+    for kind in ("vp", "ve"):
+        sch = quiet(schedule_from_snr, lam, kind=kind)
+        out.append((kind, sch, [mp.mpf(float(x)) for x in sch.v], [mp.mpf(float(x)) for x in sch.rho]))
+    return out
+
+
+def _mp_rows(M):
+    return [[float(x) for x in row] for row in M]
+
+
+@case("diffusion.forward.iterate_moments", "diffusion.forward.noise_data")
+def case_diffusion_forward_moments(s, rng):
+    """SNRs around ``s`` (1e-150 to 1e150), both scalings: the chain of Eq. 8.31 run step by step must land on
+    Eq. 8.36's marginal ``N(v_l rho_l x, v_l^2)`` at every level, and Eq. 8.43's ``v_l (rho_l x0 + z)``, both
+    against 60-digit arithmetic on the schedule's own ``v`` and ``rho``."""
+    import mpmath as mp
+
+    from pedagogy_lib.diffusion.forward import iterate_moments, noise_data
+    x = rng.normal(size=3)
+    x0, z = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
+    l = np.array([0, 1, 3, 4])
+    with mp.workdps(60):
+        for kind, sch, v, rho in _snr_schedules(s):
+            means, var = quiet(iterate_moments, sch, x)
+            ref_m = [[float(v[k] * rho[k] * mp.mpf(float(xi))) for xi in x] for k in range(5)]
+            close(means, ref_m, rtol=1e-13, what=f"means of the chain ({kind})")
+            close(var, [float(v[k] ** 2) for k in range(5)], rtol=1e-13, what=f"variances of the chain ({kind})")
+            ref = [[float(v[k] * (rho[k] * mp.mpf(float(a)) + mp.mpf(float(b)))) for a, b in zip(x0[i], z[i])]
+                   for i, k in enumerate(l)]
+            scale = [[float(v[k] * (rho[k] * abs(mp.mpf(float(a))) + abs(mp.mpf(float(b))))) for a, b in
+                      zip(x0[i], z[i])] for i, k in enumerate(l)]
+            err = np.abs(quiet(noise_data, sch, x0, l, z) - np.array(ref))
+            assert np.all(err <= 1e-14 * np.array(scale)), f"noised data ({kind}): error {err.max():.3g}"
+
+
+@case("diffusion.losses.mean_from_m_hat", "diffusion.losses.m_hat_from_mean", "diffusion.losses.force_from_m_hat",
+      "diffusion.losses.m_hat_from_force", "diffusion.losses.eps_from_force", "diffusion.losses.force_from_eps")
+def case_diffusion_parameterizations(s, rng):
+    """SNRs around ``s`` (1e-150 to 1e150), both scalings, a noised point ``x_l = v_l (rho_l x0 + z)`` and a
+    prediction near ``x0``: each conversion of Section 8.3.1 (mean of Eq. 8.38, force of Eq. 8.47, noise
+    ``-v_l f``) against its formula in 60-digit arithmetic on the floats passed. Each is affine,
+    ``A pred + B x_l``; its error is held to 1e-13 of ``|A pred| + |B x_l|`` (the rounding of the inputs'
+    own terms: the conversion's condition, which no float route beats)."""
+    import mpmath as mp
+
+    from pedagogy_lib.diffusion import losses as lo
+    x0, z = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
+    l = np.array([1, 2, 3, 4])
+    pred = x0 + 0.1 * rng.normal(size=(4, 2))
+    with mp.workdps(60):
+        for kind, sch, v, rho in _snr_schedules(s):
+            x_l = sch.v[l][:, None] * (sch.rho[l][:, None] * x0 + z)
+            X = [[mp.mpf(float(a)) for a in row] for row in x_l]
+            P = [[mp.mpf(float(a)) for a in row] for row in pred]
+            coef = {                                       # (A, B) per row: output = A * pred + B * x_l
+                "mean_from_m_hat": lambda k: (v[k - 1] / rho[k - 1] * (rho[k - 1] ** 2 - rho[k] ** 2),
+                                              v[k - 1] * rho[k] / (rho[k - 1] * v[k])),
+                "force_from_m_hat": lambda k: (rho[k] / v[k], -1 / v[k] ** 2),
+                "m_hat_from_force": lambda k: (v[k] / rho[k], 1 / (v[k] * rho[k])),
+                "eps_from_force": lambda k: (-v[k], 0),
+                "force_from_eps": lambda k: (-1 / v[k], 0),
+            }
+            a_mean, b_mean = zip(*(coef["mean_from_m_hat"](k) for k in l))
+            coef["m_hat_from_mean"] = lambda k: (1 / a_mean[k - 1], -b_mean[k - 1] / a_mean[k - 1])
+            for name, c in coef.items():
+                fn = getattr(lo, name)
+                got = quiet(fn, sch, l, x_l, pred) if name not in ("eps_from_force", "force_from_eps") \
+                    else quiet(fn, sch, l, pred)
+                AB = [c(int(k)) for k in l]
+                ref = np.array([[float(A * p + B * x) for p, x in zip(P[i], X[i])] for i, (A, B) in enumerate(AB)])
+                size = np.array([[float(abs(A * p) + abs(B * x)) for p, x in zip(P[i], X[i])]
+                                 for i, (A, B) in enumerate(AB)])
+                assert np.all(np.isfinite(got)), f"{name} ({kind}): non-finite {got}"
+                err = np.abs(got - ref)
+                assert np.all(err <= 1e-13 * size), (f"{name} ({kind}): error {np.max(err / size):.3g} of the terms; "
+                                                     f"got {got.ravel()[:4]}, expected {ref.ravel()[:4]}")
+
+
+def _mixture_force_mp(pi, mu, Sig, x):
+    """The force of a Gaussian mixture, ``sum_k r_k S_k^{-1}(mu_k - x)``, in mpmath from the definition."""
+    import mpmath as mp
+    M = [mp.matrix(m.tolist()) for m in mu]
+    S = [mp.matrix(Sk.tolist()) for Sk in Sig]
+    out = []
+    for row in x:
+        X = mp.matrix(row.tolist())
+        lj = [mp.log(mp.mpf(float(pi[k]))) - ((X - M[k]).T * S[k] ** -1 * (X - M[k]))[0] / 2
+              - mp.log(mp.det(S[k])) / 2 for k in range(len(pi))]
+        top = max(lj)
+        Z = mp.fsum(mp.exp(q - top) for q in lj)
+        f = sum((mp.exp(lj[k] - top) / Z * (S[k] ** -1 * (M[k] - X)) for k in range(len(pi))), mp.matrix(2, 1))
+        out.append([float(f[i]) for i in range(2)])
+    return np.array(out)
+
+
+@case("diffusion.sampling.mixture_force")
+def case_mixture_force_units(s, rng):
+    """A two-component mixture in units of ``s`` (means and points times s, covariances times s^2: the force
+    is divided by s), one weight ``min(s, 0.3)`` (to 1e-150) and points ``1 + 10 |log10 s|`` times farther out
+    (one responsibility far below the other), against the definition in 60-digit mpmath."""
+    import mpmath as mp
+
+    from pedagogy_lib.diffusion.sampling import mixture_force
+    from pedagogy_lib.mixture import GMMParams
+    t = min(s, 0.3)
+    mu = np.array([[1.5, -0.5], [-1.0, 2.0]])
+    Sig = np.array([[[0.5, 0.2], [0.2, 0.4]], [[0.3, -0.1], [-0.1, 0.6]]])
+    pi = np.array([1.0 - t, t])
+    x = rng.normal(size=(3, 2)) * (1.0 + 10.0 * abs(np.log10(s)))
+    with mp.workdps(60):
+        ref = _mixture_force_mp(pi, mu * s, Sig * s * s, x * s)
+    got = quiet(mixture_force, GMMParams(pi, mu * s, Sig * s * s), x * s)
+    close(got, ref, rtol=1e-9, atol=1e-12 * np.max(np.abs(ref)), what="force of the mixture")
