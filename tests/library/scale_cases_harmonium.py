@@ -1,16 +1,156 @@
-"""Scale cases of the harmonium family (the method: tests/library/test_scales.py)."""
+"""Scale cases of the harmonium family (the method: tests/library/test_scales.py).
+
+A harmonium's scale is its inverse temperature: every weight and bias times ``beta``, so that each
+log-potential (an energy, a logit) is ``beta`` times one of ordinary size. Each case runs at two of them:
+``beta = s`` itself (1e-150: near-uniform conditionals; 1e150: every conditional saturated) and
+``beta = 0.5 + 2 |log10 s|`` (logits to about 300 nats, where ``exp(-logit)`` runs down the whole range
+of float64). The references are written here from the definitions, in logs by ``np.logaddexp`` over every
+state (or in mpmath where a difference of free energies cancels); they call nothing of the library.
+The tolerances are relative, plus ``1e-12`` times the size ``beta * m`` of the terms summed (no float64
+route resolves a log-quantity more finely than that).
+"""
 from __future__ import annotations
 
-from scale_kit import NO_CASE_YET, group
+import itertools
+
+import numpy as np
+
+from scale_kit import NO_CASE_YET, case, close, group, quiet
 
 #: This module's public functions without a case, with the reason.
 NOT_SWEPT = {
     **group(NO_CASE_YET, "harmonium", "dbn.aggregated_posterior dbn.dbn_visible_log_probs dbn.directed_table dbn.invert "
-             "dbn.jre_bound dbn.up_pass exact.average_log_likelihood exact.chain_distributions "
-             "exact.data_moments exact.log_marginal_table exact.model_moments exact.mre "
-             "exact.visible_transition_matrix gibbs.pseudo_log_likelihood helmholtz.helmholtz_jre "
-             "helmholtz.helmholtz_log_likelihood model.energy model.hidden_mean model.hidden_natural "
-             "model.log_conditional_hidden model.visible_mean model.visible_natural "
+             "dbn.jre_bound dbn.up_pass helmholtz.helmholtz_jre helmholtz.helmholtz_log_likelihood "
              "recurrent.predictive_log_probs recurrent.recurrent_inputs recurrent.refh_training_data "
              "recurrent.static_log_probs"),
 }
+
+
+def _betas(s):
+    return (s, 0.5 + 2.0 * abs(np.log10(s)))
+
+
+def _states(n):
+    """All binary states of ``n`` units, unit 0 fastest (the library's order)."""
+    return np.array(list(itertools.product([0.0, 1.0], repeat=n)))[:, ::-1].copy()
+
+
+def _log_sig(a):
+    """log sigmoid(a), stably."""
+    return -np.logaddexp(0.0, -a)
+
+
+def _sig(a):
+    return np.exp(_log_sig(a))
+
+
+def _lse(a, axis=None):
+    return np.logaddexp.reduce(a, axis=axis)
+
+
+def _log_bern(X, logits):
+    """sum over units of log Bernoulli(X[a]; sigmoid(logits[b])), shape (A, B)."""
+    return X @ _log_sig(logits).T + (1.0 - X) @ _log_sig(-logits).T
+
+
+def _rbm(rng, K, M, beta):
+    from pedagogy_lib.harmonium import model
+    W, bx, by = rng.normal(size=(K, M)), rng.normal(size=K), rng.normal(size=M)
+    size = float(np.abs(W).sum() + np.abs(bx).sum() + np.abs(by).sum())
+    return model.EFHParams(W * beta, bx * beta, by * beta, "bernoulli", "bernoulli"), beta * size
+
+
+# ================================================================================ model
+@case("harmonium.model.hidden_natural", "harmonium.model.visible_natural", "harmonium.model.hidden_mean",
+      "harmonium.model.visible_mean", "harmonium.model.energy", "harmonium.model.log_conditional_hidden")
+def case_harmonium_conditionals(s, rng):
+    """Natural parameters, means, energies and hidden log conditionals of a 2 x 3 Bernoulli-Bernoulli and a
+    Bernoulli-Gaussian harmonium with weights and biases times ``beta``: the natural parameters and the
+    Bernoulli energy are ``beta`` times those at ``beta = 1`` (the Gaussian energy keeps its ``-log k``),
+    means and log conditionals against the logistic function in logs (``np.logaddexp``)."""
+    from pedagogy_lib.harmonium import model
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    y = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
+    yg = rng.normal(size=(3, 3))
+    W, bx, by = rng.normal(size=(2, 3)), rng.normal(size=2), rng.normal(size=3)
+    for beta in _betas(s):
+        tol = 1e-12 * beta * float(np.abs(W).sum() + np.abs(bx).sum() + np.abs(by).sum() + 1.0)
+        for visible, yy in (("bernoulli", y), ("gaussian", yg)):
+            p1 = model.EFHParams(W, bx, by, "bernoulli", visible)
+            pb = model.EFHParams(W * beta, bx * beta, by * beta, "bernoulli", visible)
+            eta = beta * (yy @ W.T + bx)
+            zeta = beta * (x @ W + by)
+            close(quiet(model.hidden_natural, pb, yy), eta, rtol=1e-13, atol=tol, what=f"eta ({visible})")
+            close(quiet(model.visible_natural, pb, x), zeta, rtol=1e-13, atol=tol, what=f"zeta ({visible})")
+            close(quiet(model.hidden_mean, pb, yy), _sig(eta), rtol=1e-12, atol=1e-300, what=f"E[x | y] ({visible})")
+            close(quiet(model.log_conditional_hidden, pb, x, yy),
+                  np.sum(x * _log_sig(eta) + (1 - x) * _log_sig(-eta), axis=1), rtol=1e-12, atol=tol,
+                  what=f"log p(x | y) ({visible})")
+            log_k = 0.0 if visible == "bernoulli" else -0.5 * np.sum(yy ** 2, axis=1) - 1.5 * np.log(2 * np.pi)
+            e1 = model.energy(p1, x, yy) + log_k                    # the part linear in the parameters
+            close(quiet(model.energy, pb, x, yy), beta * e1 - log_k, rtol=1e-12, atol=tol,
+                  what=f"energy ({visible})")
+            mean_y = _sig(zeta) if visible == "bernoulli" else zeta
+            close(quiet(model.visible_mean, pb, x), mean_y, rtol=1e-12, atol=1e-300 if visible == "bernoulli"
+                  else tol, what=f"E[y | x] ({visible})")
+
+
+# ================================================================================ exact
+@case("harmonium.exact.log_marginal_table", "harmonium.exact.average_log_likelihood", "harmonium.exact.mre",
+      "harmonium.exact.model_moments", "harmonium.exact.data_moments", "harmonium.exact.visible_transition_matrix",
+      "harmonium.exact.chain_distributions", "harmonium.gibbs.pseudo_log_likelihood")
+def case_harmonium_exact_tables(s, rng):
+    """A 2 x 3 Bernoulli harmonium with weights and biases times ``beta``, against its 32 joint states
+    enumerated in logs: the marginal tables, the average log likelihood and MRE of four rows, the model and
+    data moments, the visible Gibbs kernel and three steps of the chain; the pseudo-log-likelihood against
+    mpmath (its free-energy differences cancel)."""
+    import mpmath as mp
+
+    from pedagogy_lib.harmonium import exact, gibbs
+    K, M = 2, 3
+    Sx, Sy = _states(K), _states(M)
+    Y = Sy[[1, 5, 5, 6]]
+    idx = [1, 5, 5, 6]
+    for beta in _betas(s):
+        p, size = _rbm(rng, K, M, beta)
+        tol = 1e-12 * (size + 1.0)
+        E = Sx @ p.W @ Sy.T + (Sx @ p.b_x)[:, None] + (Sy @ p.b_y)[None, :]        # log weights [x, y]
+        log_Z = _lse(E)
+        close(quiet(exact.log_marginal_table, p, "hidden"), _lse(E, axis=1), rtol=1e-12, atol=tol, what="hidden table")
+        log_py = _lse(E, axis=0)
+        close(quiet(exact.log_marginal_table, p, "visible"), log_py, rtol=1e-12, atol=tol, what="visible table")
+        avg = float(np.mean(log_py[idx]) - log_Z)
+        close(quiet(exact.average_log_likelihood, p, Y), avg, rtol=1e-12, atol=tol, what="average log likelihood")
+        q = np.array([0.25, 0.5, 0.25])
+        close(quiet(exact.mre, p, Y), float(q @ np.log(q)) - avg, rtol=1e-12, atol=tol, what="MRE")
+        P = np.exp(E - log_Z)
+        mom = quiet(exact.model_moments, p)
+        close(mom.W, Sx.T @ P @ Sy, rtol=1e-12, atol=1e-14, what="E[x y^T]")
+        close(mom.b_x, Sx.T @ P.sum(axis=1), rtol=1e-12, atol=1e-14, what="E[x]")
+        close(mom.b_y, Sy.T @ P.sum(axis=0), rtol=1e-12, atol=1e-14, what="E[y]")
+        Ex_y = _sig(Y @ p.W.T + p.b_x)
+        dm = quiet(exact.data_moments, p, Y)
+        close(dm.W, Ex_y.T @ Y / 4, rtol=1e-12, atol=1e-300, what="data E[x y^T]")
+        close(dm.b_x, Ex_y.mean(axis=0), rtol=1e-12, atol=1e-300, what="data E[x]")
+        log_x_y = _log_bern(Sx, Sy @ p.W.T + p.b_x)                                  # [x, y]: log p(x | y)
+        log_y_x = _log_bern(Sy, Sx @ p.W + p.b_y)                                    # [y, x]: log p(y | x)
+        T = np.exp(_lse(log_y_x[:, :, None] + log_x_y[None, :, :], axis=1))          # [y', y]
+        close(quiet(exact.visible_transition_matrix, p), T, rtol=1e-11, atol=1e-15, what="Gibbs kernel")
+        p0 = np.zeros(8)
+        p0[[1, 5, 6]] = [0.25, 0.5, 0.25]
+        chain = [p0]
+        for _ in range(3):
+            chain.append(T @ chain[-1])
+        close(quiet(exact.chain_distributions, p, p0, 3), np.array(chain), rtol=1e-10, atol=1e-15, what="chain")
+        with mp.workdps(40):
+            W, bx, by = ([[mp.mpf(float(v)) for v in r] for r in p.W], [mp.mpf(float(v)) for v in p.b_x],
+                         [mp.mpf(float(v)) for v in p.b_y])
+
+            def free(yv):
+                return -(mp.fsum(b * v for b, v in zip(by, yv))
+                         + mp.fsum(mp.log1p(mp.exp(bx[k] + mp.fsum(W[k][j] * yv[j] for j in range(M))))
+                                   for k in range(K)))
+            F = [free([int(v) for v in row]) for row in Sy]                          # every visible state
+            total = mp.fsum(-mp.log1p(mp.exp(-(F[i ^ (1 << j)] - F[i]))) for i in idx for j in range(M))
+            pll = float(total / len(Y))
+        close(quiet(gibbs.pseudo_log_likelihood, p, Y), pll, rtol=1e-12, atol=tol, what="pseudo-log-likelihood")
