@@ -437,6 +437,47 @@ def _joint(pa_idx: list, cpts: list, card: tuple) -> np.ndarray:
     return p
 
 
+def _log_joint(pa_idx: list, cpts: list, card: tuple) -> np.ndarray:
+    """Log of :func:`_joint`: one log CPT entry per node, summed. A configuration whose probability is
+    below the floats (three entries of 1e-120) keeps its log; a zero entry gives ``-inf``."""
+    with np.errstate(divide="ignore"):
+        logs = [np.log(P) for P in cpts]
+    lp = np.empty(card)
+    for state in np.ndindex(*card):
+        lp[state] = sum(L[(state[i],) + tuple(state[j] for j in pa_idx[i])] for i, L in enumerate(logs))
+    return lp
+
+
+def _log_marginal_axes(lp: np.ndarray, names: tuple, keep: tuple) -> np.ndarray:
+    """:func:`_marginal_axes` of a log table: log-sum-exp over every axis not in ``keep``."""
+    drop = tuple(i for i, n in enumerate(names) if n not in keep)
+    m = logsumexp(lp, axis=drop) if drop else lp
+    remaining = [n for n in names if n in keep]
+    return np.transpose(m, [remaining.index(n) for n in keep])
+
+
+#: Below this probability a conditioning event is normalized from the log table: its float entries may
+#: have lost digits (subnormal below 2.2e-308) or be 0; above it, what underflowed is under 1e-28 of it.
+_FLOAT_TOTAL_MIN = 1e-280
+
+
+def _normalized_slice(p: np.ndarray, log_table, index: tuple):
+    """``p[index] / p[index].sum()`` (a conditional table), from the logs when that sum is tiny.
+
+    ``log_table`` is a callable giving the log table of ``p`` (computed only when needed). Returns None
+    when the slice has probability zero exactly.
+    """
+    table = p[index]
+    total = table.sum()
+    if total >= _FLOAT_TOTAL_MIN:
+        return table / total
+    lt = log_table()[index]
+    log_total = float(logsumexp(lt.ravel()))
+    if log_total == -np.inf:
+        return None
+    return np.exp(lt - log_total)
+
+
 def joint_table(dag: DAG) -> np.ndarray:
     r"""The full joint table of a DAG, by explicit enumeration of every configuration.
 
@@ -523,12 +564,13 @@ def conditional(dag: DAG, query, given: Mapping[str, int] | None = None) -> np.n
         raise ValueError(f"node {overlap[0]!r} is both queried and given.")
     for n, v in given.items():
         given[n] = check_int(v, f"given[{n!r}]", minimum=0, maximum=card[names.index(n)] - 1)
-    p = _marginal_axes(_joint(pa_idx, cpts, card), names, query + tuple(given))
-    table = p[(Ellipsis,) + tuple(given.values())] if given else p   # slice at the observed states
-    total = table.sum()                                                # p(given)
-    if total <= 0:
+    keep = query + tuple(given)
+    p = _marginal_axes(_joint(pa_idx, cpts, card), names, keep)
+    out = _normalized_slice(p, lambda: _log_marginal_axes(_log_joint(pa_idx, cpts, card), names, keep),
+                            (Ellipsis,) + tuple(given.values()))   # slice at the observed states
+    if out is None:
         raise ValueError(f"the evidence {given} has probability zero, so the conditional is undefined.")
-    return table / total
+    return out
 
 
 def ci_discrepancy(dag: DAG, a: str, c: str, given: Sequence[str] = ()) -> float:
@@ -563,14 +605,19 @@ def ci_discrepancy(dag: DAG, a: str, c: str, given: Sequence[str] = ()) -> float
         raise ValueError(f"a and c must be different nodes; both are {a!r}.")
     if a in given or c in given:
         raise ValueError(f"given must not contain a or c; got a = {a!r}, c = {c!r}, given = {given}.")
-    p = _marginal_axes(_joint(pa_idx, cpts, card), names, (a, c) + given)
+    keep = (a, c) + given
+    p = _marginal_axes(_joint(pa_idx, cpts, card), names, keep)
+    cache = []
+
+    def log_table():                                           # for a rare g (1e-320) only, once
+        if not cache:
+            cache.append(_log_marginal_axes(_log_joint(pa_idx, cpts, card), names, keep))
+        return cache[0]
     worst = 0.0
     for g in np.ndindex(*p.shape[2:]):                         # every configuration of the given nodes
-        p_ac = p[(slice(None), slice(None)) + g]
-        total = p_ac.sum()                                     # p(g)
-        if total <= 0:
+        p_ac = _normalized_slice(p, log_table, (slice(None), slice(None)) + g)   # p(a, c | g)
+        if p_ac is None:
             continue                                           # conditioning on an impossible event
-        p_ac = p_ac / total                                    # p(a, c | g)
         outer = np.outer(p_ac.sum(axis=1), p_ac.sum(axis=0))   # p(a | g) p(c | g)
         worst = max(worst, float(np.max(np.abs(p_ac - outer))))
     return worst

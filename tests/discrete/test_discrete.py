@@ -441,3 +441,25 @@ def test_rng_and_N_validation():
         d.sample(g, 10, 0)
     with pytest.raises(ValueError, match=r"N must be at least 1; got 0"):
         d.sample(g, 0, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("t", [1e-100, 1e-160, 1e-170, 1e-200])
+def test_a_rare_conditioning_event_keeps_its_conditional(t):
+    """g1 -> g2 -> a, (a, g2) -> c with p(g2 = 1) = t^2: given g2 = 0, c ignores a (independent); given the
+    rare g2 = 1, c copies a with probability 0.9 (dependent). The float joint table holds p(g2 = 1) = 1e-320
+    with three digits (the discrepancy came out 0.16782 for 0.168) and rounds 1e-340 to 0, after which the
+    event was skipped as impossible (a and c called independent) and the conditional on it refused as
+    having probability zero. Reference: the closed form p(a, c | g2 = 1) = p(a | 1) p(c | a, 1)."""
+    pg1, Pg2 = np.array([1 - t, t]), np.array([[1.0, 1 - t], [0.0, t]])
+    Pa = np.array([[0.5, 0.3], [0.5, 0.7]])
+    Pc = np.zeros((2, 2, 2))
+    Pc[:, :, 0], Pc[:, :, 1] = [[0.9, 0.9], [0.1, 0.1]], [[0.9, 0.1], [0.1, 0.9]]
+    g = d.make_dag({"g1": pg1, "g2": Pg2, "a": Pa, "c": Pc}, {"g2": ["g1"], "a": ["g2"], "c": ["a", "g2"]})
+    rare = np.array([[0.3 * 0.9, 0.3 * 0.1], [0.7 * 0.1, 0.7 * 0.9]])
+    gap = np.abs(rare - np.outer(rare.sum(axis=1), rare.sum(axis=0))).max()
+    assert gap == pytest.approx(0.168, rel=1e-12)                 # 0.27 - 0.3 * 0.34
+    for given in (["g2"], ["g1", "g2"]):
+        assert d.ci_discrepancy(g, "a", "c", given) == pytest.approx(gap, rel=1e-12)
+        assert not d.is_independent(g, "a", "c", given)
+    np.testing.assert_allclose(d.conditional(g, ["a", "c"], {"g2": 1}), rare, rtol=1e-12)
+    assert d.ci_discrepancy(g, "a", "c", ["g1"]) < 1e-15                # given g1 alone the rare branch weighs t

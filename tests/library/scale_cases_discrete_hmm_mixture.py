@@ -35,11 +35,15 @@ def _mp_discrepancy(J, given):
 
 
 # ================================================================================ discrete
-@case("discrete.categorical.ci_discrepancy", "discrete.categorical.is_independent")
+@case("discrete.categorical.ci_discrepancy", "discrete.categorical.is_independent", "discrete.categorical.conditional")
 def case_independence_with_rare_entries(s, rng):
     """A chain a -> b -> c whose tables hold ``t = 0.3 min(s, 1/s)`` and ``t^2`` (to 1e-300): the
     discrepancy of a and c marginally (of order t) and given b (exactly 0) against mpmath enumeration; the
-    independence test agrees with that discrepancy against a tolerance a decade away from it."""
+    independence test agrees with that discrepancy against a tolerance a decade away from it. (2) A
+    conditioning event of probability ``t^2`` (below the floats at the ends of the sweep) on which a and c
+    depend, beside a likely one on which they do not: the discrepancy is that of the rare event,
+    computed exactly; the float joint table lost its digits at 1e-320 and skipped it as impossible below
+    that, calling a and c independent."""
     import mpmath as mp
 
     from pedagogy_lib.discrete import categorical as cat
@@ -50,13 +54,26 @@ def case_independence_with_rare_entries(s, rng):
         J = [[[mp.mpf(float(pa[a])) * mp.mpf(float(Pb[b, a])) * mp.mpf(float(Pc[c, b])) for c in range(2)]
               for b in range(2)] for a in range(2)]
         marginal = float(_mp_discrepancy(J, False))
-    close(quiet(cat.ci_discrepancy, dag, "a", "c"), marginal, rtol=1e-9, atol=1e-16, what="discrepancy of a and c")
+    # a difference of probabilities of order 1: its round-off is a few 1e-16 whatever the route
+    close(quiet(cat.ci_discrepancy, dag, "a", "c"), marginal, rtol=1e-9, atol=1e-15, what="discrepancy of a and c")
     close(quiet(cat.ci_discrepancy, dag, "c", "a", ["b"]), 0.0, atol=1e-15, what="discrepancy of a and c given b")
     assert quiet(cat.is_independent, dag, "a", "c", ["b"]), "a and c given b"
     for atol in (marginal * 10.0, marginal / 10.0):
-        if atol > 1e-300:
+        if atol > 1e-13:                                        # well above that round-off
             assert quiet(cat.is_independent, dag, "a", "c", atol=atol) == (marginal <= atol), \
                 f"a and c marginally, discrepancy {marginal:.3g}, atol {atol:.3g}"
+    pg1, Pg2 = np.array([1 - t, t]), np.array([[1.0, 1 - t], [0.0, t]])
+    Pa = np.array([[0.5, 0.3], [0.5, 0.7]])                       # p(a | g2)
+    Pc = np.zeros((2, 2, 2))                                      # p(c | a, g2)
+    Pc[:, :, 0], Pc[:, :, 1] = [[0.9, 0.9], [0.1, 0.1]], [[0.9, 0.1], [0.1, 0.9]]
+    dag = quiet(cat.make_dag, {"g1": pg1, "g2": Pg2, "a": Pa, "c": Pc}, {"g2": ["g1"], "a": ["g2"], "c": ["a", "g2"]})
+    rare = np.array([0.3, 0.7])[:, None] * np.array([[0.9, 0.1], [0.1, 0.9]])   # p(a, c | g2 = 1), exact
+    exact = np.abs(rare - np.outer(rare.sum(axis=1), rare.sum(axis=0))).max()
+    for given in (["g2"], ["g1", "g2"]):
+        close(quiet(cat.ci_discrepancy, dag, "a", "c", given), exact, rtol=1e-12, what=f"discrepancy given {given}")
+        assert not quiet(cat.is_independent, dag, "a", "c", given), f"a and c given {given}"
+    close(np.ravel(quiet(cat.conditional, dag, ["a", "c"], {"g2": 1})), rare.ravel(), rtol=1e-12,
+          what="p(a, c | g2 = 1)")
 
 
 @case("discrete.markov_chain.mixing_time", "discrete.markov_chain.mixing_time_bounds")
