@@ -94,8 +94,13 @@ def po_analysis_numpy(E, y_t, C, c, R, pert, L):
 
 
 def _transform(S, d):
-    g, U = np.linalg.eigh(np.eye(S.shape[0]) + S @ S.T)
-    return U @ ((U.T @ (S @ d)) / g), (U / np.sqrt(g)) @ U.T
+    """The weights ``(I + S S^T)^{-1} S d`` and the transform ``(I + S S^T)^{-1/2}`` from the singular
+    values of ``S``: through ``I + S S^T`` itself, an eigenvalue 1 beside one of 1e20 (observation noise
+    1e-20 of the spread) came out negative and the square root NaN."""
+    U, sv, Vt = np.linalg.svd(S, full_matrices=False)
+    hyp = np.hypot(1.0, sv)
+    gain = sv / hyp / hyp                                  # sigma / (1 + sigma^2), without forming sigma^2
+    return U @ (gain * (Vt @ d)), np.eye(S.shape[0]) + (U * (1.0 / hyp - 1.0)) @ U.T
 
 
 def etkf_analysis_numpy(E, y_t, C, c, Wr):

@@ -556,6 +556,30 @@ def perturbed_analysis_tapered(E, y_t, C, c, R, pert, L, out):
 
 
 @njit
+def etkf_transform(S, d):
+    r"""The weights :math:`(\mathbf I + \mathbf S\mathbf S^T)^{-1}\mathbf S\mathbf d` and the transform
+    :math:`(\mathbf I + \mathbf S\mathbf S^T)^{-1/2}` from the singular values of ``S`` (N, m): an
+    eigendecomposition of :math:`\mathbf I + \mathbf S\mathbf S^T` rounds its eigenvalues 1 by
+    :math:`\epsilon\sigma_{\max}^2`, negative once the observation noise is 1e-16 of the spread.
+
+    NumPy twin: ``_transform`` in :mod:`pedagogy_lib.assimilation.ensemble`.
+    """
+    N, m = S.shape
+    U, sv, Vt = np.linalg.svd(S, full_matrices=False)
+    k = sv.shape[0]
+    gain, shrink = np.empty(k), np.empty(k)
+    for i in range(k):
+        h = np.hypot(1.0, sv[i])
+        gain[i] = sv[i] / h / h
+        shrink[i] = 1.0 / h - 1.0
+    w = U @ (gain * (Vt @ d))
+    Tm = (U * shrink) @ U.T
+    for i in range(N):
+        Tm[i, i] += 1.0
+    return w, Tm
+
+
+@njit
 def etkf_analysis(E, y_t, C, c, Wr, out):
     r"""Global ETKF analysis of ``E`` (N, n) into ``out``: the Kalman update of the mean, the anomalies
     multiplied by :math:`\mathbf T = (\mathbf I_N + \mathbf S\mathbf S^T)^{-1/2}`; ``Wr`` whitens the
@@ -572,13 +596,8 @@ def etkf_analysis(E, y_t, C, c, Wr, out):
     sq = np.sqrt(N - 1.0)
     S = (Xa @ C.T) @ Wr.T / sq                     # (N, m)
     d = Wr @ (y_t - C @ xbar - c)
-    G = S @ S.T
-    for i in range(N):
-        G[i, i] += 1.0
-    g, U = np.linalg.eigh(G)
-    w = U @ ((U.T @ (S @ d)) / g)
+    w, Tm = etkf_transform(S, d)
     xa = xbar + (Xa.T @ w) / sq
-    Tm = (U / np.sqrt(g)) @ U.T
     out[:] = xa + Tm @ Xa
 
 
@@ -610,12 +629,7 @@ def letkf_analysis(E, y_t, C, c, r_std, rho, out):
             s = np.sqrt(rho[j, k])
             S[:, k] = S0[:, k] * s
             d[k] = d0[k] * s
-        G = S @ S.T
-        for i in range(N):
-            G[i, i] += 1.0
-        g, U = np.linalg.eigh(G)
-        w = U @ ((U.T @ (S @ d)) / g)
-        Tm = (U / np.sqrt(g)) @ U.T
+        w, Tm = etkf_transform(S, d)
         col = np.ascontiguousarray(Xa[:, j])
         xa = xbar[j] + (col @ w) / sq
         out[:, j] = xa + Tm @ col

@@ -186,3 +186,37 @@ def test_bad_inputs_name_the_argument():
         da.ukf(mod, y, alpha=0.0)
     with pytest.raises(ValueError, match="n_members"):
         da.exact_ensemble(np.zeros(3), np.eye(3), 3, rng=rng)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("noise", [1e-20, 1e-60])
+def test_etkf_resolves_an_observation_far_more_precise_than_the_spread(backend, noise):
+    """Observation noise 1e-20 and 1e-60 of a unit prior spread, perfect linear model, exact initial
+    ensemble: the ETKF (global, and local with a full taper) gives the posterior of the stacked Gaussian
+    conditioned in 60-digit arithmetic. Its transform came from the eigenvalues of ``I + S S^T``: the
+    ones equal to 1 were rounded by 1e20 * eps, came out negative, and the run was refused as
+    "the ensemble overflowed float64"."""
+    import mpmath as mp
+    n, T = 2, 2               # a third near-exact observation of the two states would leave an ensemble
+    A, C = np.array([[0.9, 0.2], [-0.1, 0.8]]), np.array([[1.0, 0.5]])   # of spread 1e-10 about O(1)
+    mu1, S1 = np.array([0.3, -0.2]), np.array([[1.0, 0.2], [0.2, 0.7]])  # states: 1e-6 relative anomalies
+    y = np.array([[0.4], [-0.9]])
+    mod = da.DAModel(da.linear_dynamics(A), mu1, S1, np.zeros((n, n)), C, np.zeros(1), noise * np.eye(1))
+    E0 = da.exact_ensemble(mu1, S1, 8, rng=np.random.default_rng(0))
+    with mp.workdps(60):
+        M = lambda X: mp.matrix(np.atleast_2d(X).tolist())          # noqa: E731
+        mu, P, Am, Cm, R = M(mu1).T, M(S1), M(A), M(C), M(noise * np.eye(1))
+        means, covs = [], []
+        for t in range(T):
+            if t:
+                mu, P = Am * mu, Am * P * Am.T
+            K = P * Cm.T * (Cm * P * Cm.T + R) ** -1
+            mu, P = mu + K * (M(y[t]).T - Cm * mu), P - K * Cm * P
+            means.append([float(v) for v in mu])
+            covs.append([[float(P[i, j]) for j in range(n)] for i in range(n)])
+    for localization in (None, np.ones((n, n))):
+        res = da.enkf(mod, y, n_members=8, rng=np.random.default_rng(1), initial_ensemble=E0,
+                      localization=localization, backend=backend)
+        np.testing.assert_allclose(res.mean, means, rtol=1e-8, atol=1e-10)
+        cov = np.array([np.cov(E.T) for E in res.ensemble])
+        np.testing.assert_allclose(cov, covs, rtol=0, atol=1e-10)
