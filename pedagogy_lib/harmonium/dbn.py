@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core.checks import as_array, check_int, check_prob_vector, check_rng
+from ..core.logmath import logsumexp
 from .exact import states, visible_log_probs
 from .gibbs import cd_epoch, gibbs_sample
 from .model import EFHParams, check_layer, check_params, init_params, sigmoid, softplus
@@ -102,14 +103,15 @@ def dbn_visible_log_probs(rbms) -> np.ndarray:
     r"""Exact :math:`\log\hat p(\mathbf y_0)` of a DBN over all ``2**M`` data states (small layers only).
 
     The top harmonium's visible marginal is pushed down through the directed emissions of the
-    harmoniums below it.
+    harmoniums below it, in logs (so a state of tiny probability keeps its finite log).
     """
     rbms = _check_stack(rbms)
-    prob = np.exp(visible_log_probs(rbms[-1]))
+    log_prob = visible_log_probs(rbms[-1])
     for r in reversed(rbms[:-1]):
-        prob = directed_table(r) @ prob
-    with np.errstate(divide="ignore"):
-        return np.log(prob)
+        # in logs: a probability below float64's smallest (a saturated emission) keeps its finite log
+        log_emit = _log_bernoulli_table(states(r.K) @ r.W + r.b_y, states(r.M))     # [x, y]
+        log_prob = logsumexp(log_emit + log_prob[:, None], axis=0)
+    return log_prob
 
 
 def jre_bound(rbm0: EFHParams, rbm1: EFHParams, p_y) -> float:

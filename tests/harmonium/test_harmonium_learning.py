@@ -100,6 +100,33 @@ def test_unrolled_dbn_has_the_rbm_marginal_fig_10_2():
     np.testing.assert_allclose(dbn_visible_log_probs([p, invert(p), p]), visible_log_probs(p), atol=1e-12)
 
 
+def test_dbn_log_probs_stay_finite_when_an_emission_saturates():
+    """Couplings of some thousands of nats: a data state's probability is below float64's
+    smallest, but its log is finite. Against mpmath summing every hidden state of both layers from the
+    definition (log sigmoid written as -log(1 + e^-a))."""
+    import itertools
+
+    import mpmath as mp
+    rng = np.random.default_rng(1)
+    r0 = EFHParams(rng.normal(size=(2, 3)) * 1e3, rng.normal(size=2) * 1e3, rng.normal(size=3) * 1e3)
+    r1 = EFHParams(rng.normal(size=(2, 2)) * 1e3, rng.normal(size=2) * 1e3, rng.normal(size=2) * 1e3)
+    bits = lambda n: [tuple(reversed(b)) for b in itertools.product((0, 1), repeat=n)]    # noqa: E731
+    m = lambda a: mp.mpf(float(a))                                                        # noqa: E731
+
+    def log_bern(v, logits):
+        return mp.fsum(-mp.log1p(mp.exp(-m(a))) if u else -mp.log1p(mp.exp(m(a))) for u, a in zip(v, logits))
+
+    with mp.workdps(40):
+        top = {x1: mp.log(mp.fsum(mp.exp(m(r1.b_y @ x1 + r1.b_x @ x2 + np.array(x2) @ r1.W @ np.array(x1)))
+                                  for x2 in bits(2))) for x1 in bits(2)}
+        log_Z1 = mp.log(mp.fsum(mp.exp(v) for v in top.values()))
+        want = [float(mp.log(mp.fsum(mp.exp(log_bern(y, np.array(x1) @ r0.W + r0.b_y) + top[x1] - log_Z1)
+                                     for x1 in bits(2)))) for y in bits(3)]
+    got = dbn_visible_log_probs([r0, r1])
+    assert np.all(np.isfinite(got)) and min(want) < -745          # at least one state's probability underflows
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
 def test_jre_is_tight_at_theta1_equal_theta0_and_greedy_training_never_raises_the_mre():
     """Eq. 10.25: JRE = MRE + PRE, PRE = 0 at the start; descending the JRE in theta_1 lowers it
     monotonically and the DBN's MRE never rises above the RBM's."""

@@ -19,8 +19,7 @@ from scale_kit import NO_CASE_YET, case, close, group, quiet
 
 #: This module's public functions without a case, with the reason.
 NOT_SWEPT = {
-    **group(NO_CASE_YET, "harmonium", "dbn.aggregated_posterior dbn.dbn_visible_log_probs dbn.directed_table dbn.invert "
-             "dbn.jre_bound dbn.up_pass helmholtz.helmholtz_jre helmholtz.helmholtz_log_likelihood "
+    **group(NO_CASE_YET, "harmonium", "helmholtz.helmholtz_jre helmholtz.helmholtz_log_likelihood "
              "recurrent.predictive_log_probs recurrent.recurrent_inputs recurrent.refh_training_data "
              "recurrent.static_log_probs"),
 }
@@ -154,3 +153,43 @@ def case_harmonium_exact_tables(s, rng):
             total = mp.fsum(-mp.log1p(mp.exp(-(F[i ^ (1 << j)] - F[i]))) for i in idx for j in range(M))
             pll = float(total / len(Y))
         close(quiet(gibbs.pseudo_log_likelihood, p, Y), pll, rtol=1e-12, atol=tol, what="pseudo-log-likelihood")
+
+
+# ================================================================================ dbn
+@case("harmonium.dbn.invert", "harmonium.dbn.directed_table", "harmonium.dbn.aggregated_posterior",
+      "harmonium.dbn.up_pass", "harmonium.dbn.dbn_visible_log_probs", "harmonium.dbn.jre_bound")
+def case_harmonium_dbn(s, rng):
+    """A two-layer DBN (3 data units, 2 and 2 hidden) with every weight and bias times ``beta``, against its
+    states enumerated in logs: the directed emissions, the aggregated posterior and up pass, the DBN's
+    visible log probabilities (the top marginal pushed down in logs) and the joint relative entropy, which
+    at ``rbm1 = invert(rbm0)`` is also the bottom harmonium's MRE."""
+    from pedagogy_lib.harmonium import dbn
+    K, M = 2, 3
+    Sx, Sy = _states(K), _states(M)
+    p_y = np.array([0.0, 0.25, 0.0, 0.0, 0.0, 0.5, 0.25, 0.0])
+    data = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 1.0], [0.5, 0.25, 1.0]])
+    for beta in _betas(s):
+        r0, size0 = _rbm(rng, K, M, beta)
+        r1, size1 = _rbm(rng, 2, K, beta)
+        tol = 1e-12 * (size0 + size1 + 1.0)
+        inv = quiet(dbn.invert, r0)
+        assert np.array_equal(inv.W, r0.W.T) and np.array_equal(inv.b_x, r0.b_y) and np.array_equal(inv.b_y, r0.b_x)
+        log_y_x = _log_bern(Sy, Sx @ r0.W + r0.b_y)                                  # [y, x]: log p(y | x)
+        log_x_y = _log_bern(Sx, Sy @ r0.W.T + r0.b_x)                                # [x, y]: log q(x | y)
+        close(quiet(dbn.directed_table, r0), np.exp(log_y_x), rtol=1e-12, atol=1e-300, what="p(y | x)")
+        close(quiet(dbn.aggregated_posterior, r0, p_y), np.exp(log_x_y) @ p_y, rtol=1e-12, atol=1e-300,
+              what="aggregated posterior")
+        close(quiet(dbn.up_pass, r0, data), _sig(data @ r0.W.T + r0.b_x), rtol=1e-12, atol=1e-300, what="up pass")
+        Sx1 = _states(2)
+        E1 = Sx1 @ r1.W @ Sx.T + (Sx1 @ r1.b_x)[:, None] + (Sx @ r1.b_y)[None, :]    # top harmonium [x2, x1]
+        log_top = _lse(E1, axis=0) - _lse(E1)                                        # log p(x1; theta_1)
+        log_dbn = _lse(log_y_x + log_top[None, :], axis=1)
+        close(quiet(dbn.dbn_visible_log_probs, [r0, r1]), log_dbn, rtol=1e-12, atol=tol, what="DBN log p(y)")
+        on = p_y > 0
+        log_joint_q = np.log(p_y[on])[:, None] + log_x_y[:, on].T                   # [y, x]
+        jre = float(np.sum(np.exp(log_joint_q) * (log_joint_q - log_y_x[on] - log_top[None, :])))
+        close(quiet(dbn.jre_bound, r0, r1, p_y), jre, rtol=1e-11, atol=tol, what="JRE")
+        E0 = Sx @ r0.W @ Sy.T + (Sx @ r0.b_x)[:, None] + (Sy @ r0.b_y)[None, :]
+        log_p0 = _lse(E0, axis=0) - _lse(E0)
+        mre = float(p_y[on] @ (np.log(p_y[on]) - log_p0[on]))
+        close(quiet(dbn.jre_bound, r0, dbn.invert(r0), p_y), mre, rtol=1e-11, atol=tol, what="JRE at the inverse")
