@@ -15,14 +15,10 @@ import itertools
 
 import numpy as np
 
-from scale_kit import NO_CASE_YET, case, close, group, quiet
+from scale_kit import case, close, quiet
 
 #: This module's public functions without a case, with the reason.
-NOT_SWEPT = {
-    **group(NO_CASE_YET, "harmonium", "helmholtz.helmholtz_jre helmholtz.helmholtz_log_likelihood "
-             "recurrent.predictive_log_probs recurrent.recurrent_inputs recurrent.refh_training_data "
-             "recurrent.static_log_probs"),
-}
+NOT_SWEPT: dict = {}
 
 
 def _betas(s):
@@ -193,3 +189,72 @@ def case_harmonium_dbn(s, rng):
         log_p0 = _lse(E0, axis=0) - _lse(E0)
         mre = float(p_y[on] @ (np.log(p_y[on]) - log_p0[on]))
         close(quiet(dbn.jre_bound, r0, dbn.invert(r0), p_y), mre, rtol=1e-11, atol=tol, what="JRE at the inverse")
+
+
+# ================================================================================ helmholtz
+@case("harmonium.helmholtz.helmholtz_log_likelihood", "harmonium.helmholtz.helmholtz_jre")
+def case_helmholtz_machine(s, rng):
+    """A Helmholtz machine with layers of 3, 2 and 1 units, every generative and recognition weight and
+    bias times ``beta``, against its 8 latent states enumerated in logs: the average log likelihood of four
+    rows (one repeated) and the joint relative entropy, ``E_q[log q - log p(x, y)]`` less the data entropy."""
+    from pedagogy_lib.harmonium import helmholtz as hh
+    sizes = (3, 2, 1)
+    Y = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    X1, X2 = _states(2), _states(1)
+    lat = [(a, b) for b in X2 for a in X1]                                           # (x1, x2), 8 states
+    for beta in _betas(s):
+        G = [rng.normal(size=(sizes[l], sizes[l + 1])) * beta for l in range(2)]
+        g = [rng.normal(size=sizes[l]) * beta for l in range(2)]
+        R = [rng.normal(size=(sizes[l + 1], sizes[l])) * beta for l in range(2)]
+        r = [rng.normal(size=sizes[l + 1]) * beta for l in range(2)]
+        b_top = rng.normal(size=1) * beta
+        hm = hh.HelmholtzParams(G, g, b_top, R, r)
+        size = sum(float(np.abs(a).sum()) for a in G + g + R + r + [b_top])
+        tol = 1e-12 * (size + 1.0)
+
+        def lb(v, a):
+            return float(v @ _log_sig(a) + (1 - v) @ _log_sig(-a))
+        log_joint = np.array([[lb(y, G[0] @ x1 + g[0]) + lb(x1, G[1] @ x2 + g[1]) + lb(x2, b_top) for x1, x2 in lat]
+                              for y in Y])
+        log_q = np.array([[lb(x1, R[0] @ y + r[0]) + lb(x2, R[1] @ x1 + r[1]) for x1, x2 in lat] for y in Y])
+        close(quiet(hh.helmholtz_log_likelihood, hm, Y), float(np.mean(_lse(log_joint, axis=1))), rtol=1e-12,
+              atol=tol, what="log likelihood")
+        freq = np.array([0.5, 0.25, 0.25])
+        jre = float(np.mean(np.sum(np.exp(log_q) * (log_q - log_joint), axis=1)) + freq @ np.log(freq))
+        close(quiet(hh.helmholtz_jre, hm, Y), jre, rtol=1e-11, atol=tol, what="JRE")
+
+
+# ================================================================================ recurrent
+@case("harmonium.recurrent.recurrent_inputs", "harmonium.recurrent.refh_training_data",
+      "harmonium.recurrent.predictive_log_probs", "harmonium.recurrent.static_log_probs")
+def case_recurrent_efh(s, rng):
+    """A recurrent EFH with 2 observed and 2 hidden units (4 visible), weights and biases times ``beta``, on
+    two sequences of three steps: the recurrent inputs by the logistic recursion in logs, the training rows,
+    and the one-step predictive log probabilities over the 4 observation states; a static 2 x 2 RBM's frame
+    log probabilities against its 16 joint states."""
+    from pedagogy_lib.harmonium import recurrent as rec
+    K, M = 2, 2
+    Y = np.array([[[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], [[0.0, 0.0], [1.0, 0.0], [1.0, 0.0]]])
+    Sy, Sx = _states(M), _states(K)
+    for beta in _betas(s):
+        p, size = _rbm(rng, K, M + K, beta)
+        tol = 1e-12 * (size + 1.0)
+        Wy, Wr, by = p.W[:, :M], p.W[:, M:], p.b_y[:M]
+        r = np.empty((2, 3, K))
+        r[:, 0] = 0.5
+        for t in range(2):
+            r[:, t + 1] = _sig(p.b_x + Y[:, t] @ Wy.T + r[:, t] @ Wr.T)
+        close(quiet(rec.recurrent_inputs, p, Y), r, rtol=1e-12, atol=1e-300, what="recurrent inputs")
+        close(quiet(rec.refh_training_data, p, Y), np.concatenate([Y, r], axis=2).reshape(6, M + K), rtol=1e-12,
+              atol=1e-300, what="training rows")
+        want = np.empty((2, 3))
+        for i, t in itertools.product(range(2), range(3)):
+            c = p.b_x + Wr @ r[i, t]
+            f = Sy @ by + np.logaddexp(0.0, c[None, :] + Sy @ Wy.T).sum(axis=1)
+            want[i, t] = f[int(Y[i, t] @ [1, 2])] - _lse(f)
+        close(quiet(rec.predictive_log_probs, p, Y), want, rtol=1e-12, atol=tol, what="predictive log p(y_t)")
+        q, size_q = _rbm(rng, K, M, beta)
+        E = Sx @ q.W @ Sy.T + (Sx @ q.b_x)[:, None] + (Sy @ q.b_y)[None, :]
+        log_py = _lse(E, axis=0) - _lse(E)
+        close(quiet(rec.static_log_probs, q, Y), log_py[(Y @ [1, 2]).astype(int)], rtol=1e-12,
+              atol=1e-12 * (size_q + 1.0), what="static log p(y_t)")
