@@ -178,7 +178,20 @@ def _objective(W, b, Y, labels, lam, gam) -> MIObjective:
     lab = np.flatnonzero(labels >= 0)
     ll = float(np.mean(log_q[lab, labels[lab]])) if lab.size else 0.0
     mi = H_bar - H_cond
-    return MIObjective(mi + lam * ll - 0.5 * gam * float(np.sum(W * W)), mi, H_bar, H_cond, ll)
+    return MIObjective(mi + lam * ll - _decay(W, gam), mi, H_bar, H_cond, ll)
+
+
+def _decay(W, gam) -> float:
+    r""":math:`\frac\gamma2\|\mathbf W\|_F^2`: exactly 0 when :math:`\gamma = 0` (``0 * inf`` was NaN for
+    entries beyond 1e154), and the squares taken of ``W`` over its largest entry; ``inf`` only where the
+    term itself is beyond float64."""
+    if gam == 0.0:
+        return 0.0
+    big = float(np.max(np.abs(W)))
+    if big == 0.0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(0.5 * gam * big * big * np.sum((W / big) ** 2))
 
 
 def _logit_gradient(W, b, Y, labels, lam):
@@ -257,9 +270,17 @@ def mi_objective(W, b, Y, labels=None, *, label_weight: float = 1.0, weight_deca
     Raises
     ------
     ValueError
-        If a shape, a label or a weight is malformed (the message names the argument).
+        If a shape, a label or a weight is malformed (the message names the argument), or if the
+        objective is beyond float64 (``weight_decay`` times the squares of ``W`` entries beyond 1e154, or
+        ``label_weight`` times a log assignment below -1e308).
     """
-    return _objective(*_check_inputs(W, b, Y, labels, label_weight, weight_decay))
+    args = _check_inputs(W, b, Y, labels, label_weight, weight_decay)
+    out = _objective(*args)
+    if not np.isfinite(out.value):
+        raise ValueError(f"the objective is beyond float64: weight_decay / 2 * ||W||_F^2 = "
+                         f"{_decay(args[0], args[5]):.3g} (largest |W| {float(np.max(np.abs(args[0]))):.3g}) and "
+                         f"label_weight * label_log_lik = {args[4]:.3g} * {out.label_log_lik:.3g}.")
+    return out
 
 
 def mi_gradient(W, b, Y, labels=None, *, label_weight: float = 1.0, weight_decay: float = 0.0) -> MIGradient:

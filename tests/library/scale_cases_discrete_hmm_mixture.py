@@ -471,3 +471,5 @@ def case_mi_clustering_peaked(s, rng):
     close([got.mi, got.marginal_entropy, got.mean_conditional_entropy, got.label_log_lik], ref, rtol=1e-9, atol=1e-12,
           what="MI, H[q-bar], <H[q]>, label log likelihood")
     close(got.value, value, rtol=1e-9, atol=1e-9, what="objective with weight decay")
+    close(quiet(mi_objective, W0 / s, b, Y * s, labels).value, ref[0] + ref[3], rtol=1e-9, atol=1e-9,
+          what="objective without weight decay")

@@ -115,3 +115,27 @@ def test_arguments_are_validated():
         mic.mi_objective(W, b, Y, labels, label_weight=-1.0)
     with pytest.raises(ValueError, match="K must be"):
         mic.fit_mi_clustering(Y, 1, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("scale", [1e100, 1e160, 1e200, 1e300])
+def test_objective_without_weight_decay_holds_for_large_weights(scale):
+    """Logits W y + b with W of 1e160 and more: the assignments are one-hot and the objective is the MI plus
+    the labelled points' log assignment, which float64 holds. The weight-decay term was formed as
+    0 * ||W||^2 = 0 * inf = NaN (with a RuntimeWarning); with a positive weight decay the objective is
+    below -1e308 and is refused by name. Reference: the logits' gaps, exact for one-hot assignments."""
+    import warnings
+    W = np.array([[2.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])
+    b = np.zeros(3)
+    Y = np.array([[1.0, 0.2], [0.1, 1.0], [-1.0, -0.5], [1.0, -0.1]])
+    labels = np.array([1, -1, -1, 0])
+    A = Y @ W.T                                                # winners 0, 1, 2, 0: q-bar = (1/2, 1/4, 1/4)
+    mi = -(0.5 * np.log(0.5) + 2 * 0.25 * np.log(0.25))
+    ll = 0.5 * ((A[0, 1] - A[0].max()) + (A[3, 0] - A[3].max())) * scale   # log q of the labels, one-hot limit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = mic.mi_objective(W * scale, b, Y, labels)
+        assert got.value == pytest.approx(mi + ll, rel=1e-12)
+        assert got.mi == pytest.approx(mi, rel=1e-12)
+        if scale > 1e155:
+            with pytest.raises(ValueError, match=r"weight_decay.*float64|float64.*weight_decay"):
+                mic.mi_objective(W * scale, b, Y, labels, weight_decay=0.1)
