@@ -188,8 +188,8 @@ def _decay(W, gam) -> float:
     if gam == 0.0:
         return 0.0
     big = float(np.max(np.abs(W)))
-    if big == 0.0:
-        return 0.0
+    if big < 1e100:
+        return 0.5 * gam * float(np.sum(W * W))                # the squares are in float64
     with np.errstate(over="ignore"):
         return float(0.5 * gam * big * big * np.sum((W / big) ** 2))
 
