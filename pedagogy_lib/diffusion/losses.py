@@ -401,15 +401,43 @@ def predict(model: Denoiser, params, schedule: Schedule, x_l, l, out: str = "m_h
     minimum = 1 if "mean" in (out, model.param) else 0
     l = levels(l, "l", schedule.L, x_l.shape[0], minimum=minimum)
     raw, _ = model.net.forward(params, _inputs(model, schedule, x_l, l))
-    A, B = _eps_affine(schedule, l, model.param)
-    eps = A[:, None] * raw + B[:, None] * x_l
-    if out == "eps":
-        return eps
-    f = -eps / schedule.v[l][:, None]
-    if out == "force":
-        return f
-    m = (schedule.v[l] / schedule.rho[l])[:, None] * f + x_l / schedule.scale[l][:, None]
-    return m if out == "m_hat" else mean_from_m_hat(schedule, l, x_l, m)
+    A, B = _read_affine(schedule, l, model.param, out)
+    return A[:, None] * raw + B[:, None] * x_l
+
+
+def _m_hat_affine(schedule, l, param, to_m_hat: bool):
+    r"""``(A, B)`` per row with :math:`\hat{\mathbf m} = A\,\text{pred} + B\,\mathbf x_l` (``to_m_hat``) or
+    :math:`\text{pred} = A\hat{\mathbf m} + B\,\mathbf x_l`, ``pred`` read as ``param`` (not ``"m_hat"``)."""
+    v, rho = schedule.v[l], schedule.rho[l]
+    if param == "mean":
+        lam = schedule.snr
+        a = schedule.v[l - 1] / schedule.rho[l - 1] * (lam[l - 1] - lam[l])
+        b = schedule.v[l - 1] * rho / (schedule.rho[l - 1] * v)
+        return (1.0 / a, -b / a) if to_m_hat else (a, b)
+    if param == "force":
+        return (v / rho, 1.0 / (v * rho)) if to_m_hat else (rho / v, -1.0 / v ** 2)
+    return (-1.0 / rho, 1.0 / (v * rho)) if to_m_hat else (-rho, 1.0 / v)        # eps
+
+
+def _read_affine(schedule, l, param, out):
+    r"""``(A, B)`` per row with ``out`` :math:`= A\,\text{raw} + B\,\mathbf x_l` for a network read as ``param``.
+
+    Each coefficient is a closed form whose terms share a sign, so that neither loses digits: the
+    reading itself is the identity (routing it through another parameterization cancels terms of
+    size :math:`\lVert\mathbf x_l\rVert/(v_l\rho_l)`, which dwarf the prediction at a low SNR); noise and
+    force are multiples of each other; every other pair passes through :math:`\hat{\mathbf m}`, where the
+    coefficients of :math:`\mathbf x_l` add terms of one sign (``a``, ``b``, ``v``, ``rho`` are positive).
+    """
+    if out == param:
+        return np.ones(l.shape), np.zeros(l.shape)
+    v = schedule.v[l]
+    if {param, out} == {"eps", "force"}:
+        return (-v if out == "eps" else -1.0 / v), np.zeros(l.shape)
+    A1, B1 = (np.ones(l.shape), np.zeros(l.shape)) if param == "m_hat" else _m_hat_affine(schedule, l, param, True)
+    if out == "m_hat":
+        return A1, B1
+    A2, B2 = _m_hat_affine(schedule, l, out, False)
+    return A2 * A1, A2 * B1 + B2
 
 
 def denoiser_loss(model: Denoiser, params, schedule: Schedule, x0, l, z, weighting: str = "jre"):

@@ -149,6 +149,36 @@ def test_the_parameterizations_give_identical_losses_for_the_same_network():
     assert value == pytest.approx(S.L * ref.mean(), rel=1e-10)
 
 
+@pytest.mark.parametrize("kind", ["vp", "ve"])
+@pytest.mark.parametrize("lam0", [1e-100, 1e-20, 1e20, 1e100])
+def test_a_network_read_as_its_own_parameterization_returns_its_output(kind, lam0):
+    """Reading a network as what it predicts is the identity; through the noise form it was not: at
+    SNR 1e-20 an m_hat network read as m_hat returned 0 where its output was of order 1 (the route
+    cancelled terms x_l / (v rho) of order 1e10 and more). Against the network's forward pass, and the
+    m_hat-to-mean reading against Eq. 8.38's a m + b x_l in 50-digit arithmetic."""
+    import mpmath as mp
+    S = df.schedule_from_snr(lam0 * np.array([4.0, 2.0, 1.0, 0.5]), kind=kind)
+    rng = np.random.default_rng(8)
+    x0, z = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    l = np.array([1, 2, 3])
+    xl = df.noise_data(S, x0, l, z)
+    feats = np.column_stack([xl, df.time_features(S, l, 1)])
+    for param in df.PARAMS:
+        model = df.denoiser(2, (5,), n_freq=1, param=param)
+        params = df.init_denoiser(model, rng)
+        raw = model.net.forward(params, feats)[0]
+        np.testing.assert_allclose(df.predict(model, params, S, xl, l, out=param), raw, rtol=1e-15, atol=0)
+    model = df.denoiser(2, (5,), n_freq=1, param="m_hat")
+    params = df.init_denoiser(model, rng)
+    raw = model.net.forward(params, feats)[0]
+    with mp.workdps(50):
+        v, rho = [mp.mpf(float(x)) for x in S.v], [mp.mpf(float(x)) for x in S.rho]
+        ref = [[float(v[k - 1] / rho[k - 1] * (rho[k - 1] ** 2 - rho[k] ** 2) * mp.mpf(float(r))
+                      + v[k - 1] * rho[k] / (rho[k - 1] * v[k]) * mp.mpf(float(x))) for r, x in zip(raw[i], xl[i])]
+               for i, k in enumerate(l)]
+    np.testing.assert_allclose(df.predict(model, params, S, xl, l, out="mean"), ref, rtol=1e-12)
+
+
 @pytest.mark.parametrize("param", df.PARAMS)
 @pytest.mark.parametrize("weighting", df.WEIGHTINGS)
 def test_backprop_matches_finite_differences(param, weighting):

@@ -9,7 +9,6 @@ NOT_SWEPT = {
     **group(NO_CASE_YET, "contrastive", "cpc.exact_cpc_critic cpc.kalman_window_predictor infonce.critic_scores "
              "infonce.exact_gaussian_critic local_nce.local_nce_loss nce.nce_loss "
              "nce.nce_standard_errors"),
-    **group(NO_CASE_YET, "diffusion", "losses.predict sampling.m_hat_from_model sampling.score_from_model"),
 }
 
 
@@ -135,3 +134,75 @@ def case_mixture_force_units(s, rng):
         ref = _mixture_force_mp(pi, mu * s, Sig * s * s, x * s)
     got = quiet(mixture_force, GMMParams(pi, mu * s, Sig * s * s), x * s)
     close(got, ref, rtol=1e-9, atol=1e-12 * np.max(np.abs(ref)), what="force of the mixture")
+
+
+@case("diffusion.losses.predict", "diffusion.sampling.m_hat_from_model", "diffusion.sampling.score_from_model")
+def case_diffusion_network_readings(s, rng):
+    """A small denoiser read as each of the four parameterizations and converted to each, on SNRs around ``s``
+    (1e-150 to 1e150), both scalings, at noised points ``v_l (rho_l x0 + z)``: against the affine formula
+    ``A raw + B x_l`` of Section 8.3.1 on the network's own output ``raw`` (its forward pass on the inputs of
+    ``time_features``), with ``A`` and ``B`` from the closed forms in 40-digit arithmetic (the sum in float64
+    then errs by a few ulps of ``|A raw| + |B x_l|``); the error held to 1e-12 of that size. The callables:
+    ``m_hat(x, l)`` is ``predict(..., "m_hat")``, and ``score(y, i)`` is ``a f(a y)`` with ``a = v rho``.
+    Reading a network as its own parameterization went through the noise form and lost every digit at
+    SNRs below 1e-16 or so (an m_hat network read as m_hat gave 0 or 1e59 for outputs of order 1)."""
+    import mpmath as mp
+
+    from pedagogy_lib.diffusion import losses as lo
+    from pedagogy_lib.diffusion.sampling import m_hat_from_model, score_from_model
+    x0, z = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    l = np.array([1, 4])
+
+    def check(got, A, B, raw, x, what):
+        ref, size = A[:, None] * raw + B[:, None] * x, np.abs(A[:, None] * raw) + np.abs(B[:, None] * x)
+        assert np.all(np.isfinite(got)), f"{what}: non-finite {got}"
+        err = np.abs(got - ref)
+        assert np.all(err <= 1e-12 * size), (f"{what}: error {np.max(err / size):.3g} of the terms; got "
+                                             f"{got.ravel()[:4]}, expected {ref.ravel()[:4]}")
+
+    with mp.workdps(40):
+        for kind, sch, v, rho in _snr_schedules(s):
+            def mean_ab(k):
+                return v[k - 1] / rho[k - 1] * (rho[k - 1] ** 2 - rho[k] ** 2), v[k - 1] * rho[k] / (rho[k - 1] * v[k])
+
+            def to_eps(param, k):                  # eps = A pred + B x_l
+                if param == "mean":                # m = (mean - b x) / a and eps = x / v - rho m
+                    a, b = mean_ab(k)
+                    return -rho[k] / a, 1 / v[k] + rho[k] * b / a
+                return {"eps": (1, 0), "force": (-v[k], 0), "m_hat": (-rho[k], 1 / v[k])}[param]
+
+            def from_eps(out, k):                  # out = A eps + B x_l
+                if out == "mean":
+                    a, b = mean_ab(k)
+                    return -a / rho[k], a / (v[k] * rho[k]) + b
+                return {"eps": (1, 0), "force": (-1 / v[k], 0), "m_hat": (-1 / rho[k], 1 / (v[k] * rho[k]))}[out]
+
+            table = {}                             # (param, out, k) -> (A, B), in 40 digits, once per level
+            for k in map(int, l):
+                te = {p: to_eps(p, k) for p in lo.PARAMS}
+                fe = {o: from_eps(o, k) for o in lo.PARAMS}
+                for p in lo.PARAMS:
+                    for o in lo.PARAMS:
+                        A, B = (1, 0) if o == p else (fe[o][0] * te[p][0], fe[o][0] * te[p][1] + fe[o][1])
+                        table[p, o, k] = (float(A), float(B))
+
+            def coef(param, out, ks):
+                return tuple(np.array([table[param, out, int(k)][j] for k in ks]) for j in (0, 1))
+
+            x_l = sch.v[l][:, None] * (sch.rho[l][:, None] * x0 + z)
+            for param in lo.PARAMS:
+                model = lo.denoiser(2, (4,), n_freq=1, param=param)
+                params = lo.init_denoiser(model, np.random.default_rng(int(rng.integers(1 << 30))))
+                raw = model.net.forward(params, np.column_stack([x_l, lo.time_features(sch, l, 1)]))[0]
+                for out in lo.PARAMS:
+                    got = quiet(lo.predict, model, params, sch, x_l, l, out)
+                    check(got, *coef(param, out, l), raw, x_l, f"{param} read as {out} ({kind})")
+                    if out == "m_hat" and param == "eps":
+                        close(quiet(m_hat_from_model(model, params, sch), x_l, l), got, rtol=0, what="m_hat callable")
+                score = quiet(score_from_model, model, params, sch, list(l))
+                i = lo.PARAMS.index(param) % 2        # the rows of x0 + z as y, at one of the two levels
+                k, a = l[i], sch.scale[l[i]]
+                ya = a * (x0 + z)
+                raw = model.net.forward(params, np.column_stack([ya, lo.time_features(sch, np.full(2, k), 1)]))[0]
+                A, B = coef(param, "force", [k, k])
+                check(quiet(score, x0 + z, i), a * A, a * B, raw, ya, f"score of a {param} network, level {k} ({kind})")
