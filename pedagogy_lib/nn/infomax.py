@@ -314,6 +314,8 @@ def fixed_point_residual(D, Y, *, form: str = "corrected") -> float:
     rhs = fixed_point_rhs(D, Y, form=form)
     D = np.asarray(D, dtype=float)
     big = float(np.max(np.abs(D)))                          # > 0: D is invertible
+    if 1e-100 < big < 1e100:                                # the squares are in float64
+        big = 1.0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         res = float(np.linalg.norm(D / big - rhs / big) / np.linalg.norm(D / big))
     if not np.isfinite(res):
