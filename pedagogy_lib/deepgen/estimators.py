@@ -109,6 +109,29 @@ def _moments(mu, K):
     return Es2f, Es2f2
 
 
+def _square_exactly(x):
+    """``(hi, lo)`` with ``hi + lo = x * x`` exactly (Dekker's split; ``lo = 0`` where the split would overflow)."""
+    hi = x * x
+    if not abs(x) < 1e150:
+        return hi, 0.0
+    c = 134217729.0 * x                                     # 2^27 + 1
+    xh = c - (c - x)
+    xl = x - xh
+    return hi, ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl
+
+
+def _score_function_variance(mu, K, beta):
+    """``E[s^2 f^2] - 2 beta E[s^2 f] + beta^2 K - 4 mu^2`` without cancelling its ``mu^4`` terms.
+
+    Completing the square in ``beta`` about ``beta* = mu^2 + 1 + 2/K`` leaves
+    ``K (beta - beta*)^2 + (4K + 4) mu^2 + 2K + 8 - 4/K``, a sum of non-negative terms; ``beta - beta*`` is
+    formed from the exact square of ``mu`` so that a ``beta`` near ``beta*`` keeps its digits.
+    """
+    hi, lo = _square_exactly(mu)
+    d = ((beta - hi) - lo) - (1.0 + 2.0 / K)
+    return float(K * d * d + (4.0 * K + 4.0) * hi + (2.0 * K + 8.0 - 4.0 / K))
+
+
 def shared_mean_variances(mu, K: int, *, beta=0.0) -> tuple[float, float]:
     r"""Closed-form variances ``(score_function, pathwise)`` of the single-sample estimators.
 
@@ -130,8 +153,7 @@ def shared_mean_variances(mu, K: int, *, beta=0.0) -> tuple[float, float]:
     K = check_int(K, "K", minimum=1)
     beta = as_scalar(beta, "beta")
     with np.errstate(over="ignore", invalid="ignore"):
-        Es2f, Es2f2 = _moments(np.float64(mu), K)
-        var_sf = float(Es2f2 - 2.0 * beta * Es2f + beta * beta * K - 4.0 * mu * mu)
+        var_sf = _score_function_variance(np.float64(mu), K, np.float64(beta))
     _finite_result((var_sf,), f"the variance overflows float64: mu (got {mu:.3g}) and beta (got {beta:.3g}) "
                               "must be moderate.")
     return var_sf, 4.0

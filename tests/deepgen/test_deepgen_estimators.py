@@ -94,3 +94,20 @@ def test_bad_inputs_raise_value_errors_naming_the_argument():
         est.expo_reparameterize(1.0, [1.0])
     with pytest.raises(ValueError, match="^Z must not be empty"):
         est.shared_mean_terms(0.5, np.zeros((0, 2)))
+
+
+@pytest.mark.parametrize("mu", [1e4, 1e6, -3e7, 1e10])
+def test_score_function_variance_at_the_optimal_baseline_keeps_its_digits(mu):
+    """At beta = beta* the mu^4 terms of E[s^2 f^2] and beta*^2 K cancel; the variance left is
+    (4K + 4) mu^2 + O(1), here against the same moments in 60-digit arithmetic (the sum of terms of
+    size mu^4 lost 6 digits at mu = 1e6 and every digit by 1e8)."""
+    import mpmath
+    K = 3
+    beta = est.optimal_baseline(mu, K)
+    with mpmath.workdps(60):
+        m, b = mpmath.mpf(mu), mpmath.mpf(beta)
+        m2 = m * m
+        Es2f = (m2 + 3) + (K - 1) * (m2 + 1)
+        Es2f2 = (m2 ** 2 + 18 * m2 + 15) + (K - 1) * (m2 ** 2 + 6 * m2 + 3)
+        exact = float(Es2f2 - 2 * b * Es2f + b * b * K - 4 * m2)
+    assert est.shared_mean_variances(mu, K, beta=beta)[0] == pytest.approx(exact, rel=1e-13)
