@@ -89,10 +89,30 @@ def _check_ut(alpha, beta, kappa, n):
     return alpha, beta, kappa
 
 
+def _cov_sqrt(P):
+    """``L`` with ``L L^T = P``: the Cholesky factor, or, where ``P`` is semidefinite and rounding left it
+    indefinite (an observation 1e-16 of the spread or more precise makes a posterior variance of the
+    order of the rounding of the others), the symmetric square root with the eigenvalues within that
+    rounding of zero set to zero. A more negative eigenvalue re-raises the ``LinAlgError``."""
+    try:
+        return np.linalg.cholesky(P)
+    except np.linalg.LinAlgError:
+        w, V = np.linalg.eigh(P)
+        if not w[0] >= -_ROUNDING_ULPS * P.shape[0] * _EPS * np.abs(w).max():
+            raise
+        return V * np.sqrt(np.clip(w, 0.0, None))
+
+
+#: Machine epsilon, and the multiple of it (times the size and the largest eigenvalue) within which
+#: a negative eigenvalue of a covariance is rounding.
+_EPS = float(np.finfo(float).eps)
+_ROUNDING_ULPS = 64.0
+
+
 def _sigma_points(mean, cov, alpha, beta, kappa):
     n = mean.shape[0]
     lam = alpha ** 2 * (n + kappa) - n
-    L = np.linalg.cholesky((n + lam) * cov)
+    L = _cov_sqrt((n + lam) * cov)
     X = np.vstack([mean, mean + L.T, mean - L.T])
     w_mean = np.full(2 * n + 1, 0.5 / (n + lam))
     w_mean[0] = lam / (n + lam)

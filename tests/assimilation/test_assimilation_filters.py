@@ -220,3 +220,24 @@ def test_etkf_resolves_an_observation_far_more_precise_than_the_spread(backend, 
         np.testing.assert_allclose(res.mean, means, rtol=1e-8, atol=1e-10)
         cov = np.array([np.cov(E.T) for E in res.ensemble])
         np.testing.assert_allclose(cov, covs, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("q", [0.0, 0.1])
+@pytest.mark.parametrize("noise", [1e-20, 1e-100])
+def test_ukf_resolves_an_observation_far_more_precise_than_the_spread(noise, q):
+    """Observation noise 1e-20 and 1e-100 of a unit prior spread, linear model with and without model
+    noise: the UKF (exact for a linear model) gives the Kalman filter's moments, here the EKF's (held to
+    the dense oracle above), which these inputs leave exact. The posterior's variance along the observed
+    direction is of the order of the rounding of the others; the UKF took its sigma points from a
+    Cholesky factor and refused the run as "no longer positive definite"."""
+    A, C = np.array([[0.9, 0.2], [-0.1, 0.8]]), np.array([[1.0, 0.5]])
+    mod = da.DAModel(da.linear_dynamics(A), np.array([0.3, -0.2]), np.array([[1.0, 0.2], [0.2, 0.7]]),
+                     q * np.eye(2), C, np.zeros(1), noise * np.eye(1))
+    y = np.array([[0.4], [-0.9], [0.6], [0.1]])[:4 if q else 2]   # a perfect model is pinned after two
+    e, u = da.ekf(mod, y), da.ukf(mod, y)                           # near-exact observations of its 2 states
+    np.testing.assert_allclose(u.mean, e.mean, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(u.cov, e.cov, rtol=1e-9, atol=1e-12)
+    # the posterior after the first observation: Sigma1 - k k^T / (C Sigma1 C^T + noise), k = Sigma1 C^T
+    S1 = mod.Sigma1
+    k = S1 @ C[0]
+    np.testing.assert_allclose(u.cov[0], S1 - np.outer(k, k) / (C[0] @ k + noise), rtol=1e-9, atol=1e-12)

@@ -229,23 +229,25 @@ def _kalman_mp_moments(A, C, mu1, S1, R, y, dps=60):
     return np.array(means), np.array(covs)
 
 
-@case("assimilation.ensemble.enkf", "assimilation.nonlinear_filters.ekf")
+@case("assimilation.ensemble.enkf", "assimilation.nonlinear_filters.ekf", "assimilation.nonlinear_filters.ukf")
 def case_filters_observation_noise(s, rng):
     """Observation noise Sigma_y_x = s against a unit prior, perfect linear model, two observations of two
-    states: the ETKF from an exact initial ensemble (global and with a full taper, both backends) and the
-    EKF against the filter in 60 digits. The ETKF refused every s <= 1e-16 as "the ensemble overflowed"
-    (its transform's eigenvalues 1 rounded negative); tests/assimilation/test_assimilation_filters.py holds
-    the regression."""
-    from pedagogy_lib.assimilation import DAModel, ekf, enkf, exact_ensemble, linear_dynamics
+    states: the ETKF from an exact initial ensemble (global and with a full taper, both backends), the
+    EKF and the UKF against the filter in 60 digits. The ETKF refused every s <= 1e-16 as "the ensemble
+    overflowed" (its transform's eigenvalues 1 rounded negative), the UKF as "no longer positive definite"
+    (a Cholesky factor of a posterior singular to rounding); tests/assimilation/test_assimilation_filters.py
+    holds both regressions."""
+    from pedagogy_lib.assimilation import DAModel, ekf, enkf, exact_ensemble, linear_dynamics, ukf
     n = 2
     A, C = np.array([[0.9, 0.2], [-0.1, 0.8]]), np.array([[1.0, rng.uniform(0.2, 0.8)]])
     mu1, S1 = np.array([0.3, -0.2]), np.array([[1.0, 0.2], [0.2, 0.7]])
     y = rng.normal(size=(2, 1))
     mod = DAModel(linear_dynamics(A), mu1, S1, np.zeros((n, n)), C, np.zeros(1), s * np.eye(1))
     means, covs = _kalman_mp_moments(A, C, mu1, S1, s * np.eye(1), y)
-    r = quiet(ekf, mod, y)
-    close(r.mean, means, rtol=1e-9, atol=1e-12, what=f"EKF means, noise {s:.0e}")
-    close(r.cov, covs, rtol=1e-9, atol=1e-12, what=f"EKF covariances, noise {s:.0e}")
+    for name, fn in (("EKF", ekf), ("UKF", ukf)):
+        r = quiet(fn, mod, y)
+        close(r.mean, means, rtol=1e-9, atol=1e-12, what=f"{name} means, noise {s:.0e}")
+        close(r.cov, covs, rtol=1e-9, atol=1e-12, what=f"{name} covariances, noise {s:.0e}")
     E0 = exact_ensemble(mu1, S1, 6, rng=np.random.default_rng(0))
     for backend in ("numba", "numpy"):
         for taper in (None, np.ones((n, n))):
