@@ -275,8 +275,12 @@ def mixing_time_bounds(P, eps: float = 0.25) -> MixingBounds:
     if gap <= 0.0:
         raise ValueError("P has absolute spectral gap 0 (periodic or reducible): it does not mix.")
     t_rel = 1.0 / gap
-    return MixingBounds(lower=float((t_rel - 1.0) * np.log(1.0 / (2.0 * eps))),
-                        upper=float(t_rel * (-np.log(eps) - _log_pi_min(P, pi))), t_rel=t_rel)
+    if pi.min() >= 1e-280:                                  # eps pi_min is a normal float
+        log_term = np.log(1.0 / (eps * pi.min()))
+    else:                                                   # pi_min subnormal or rounded to 0
+        log_term = -np.log(eps) - _log_pi_min(P, pi)
+    return MixingBounds(lower=float((t_rel - 1.0) * np.log(1.0 / (2.0 * eps))), upper=float(t_rel * log_term),
+                        t_rel=t_rel)
 
 
 def _log_pi_min(P: np.ndarray, pi: np.ndarray) -> float:
