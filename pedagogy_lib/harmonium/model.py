@@ -45,6 +45,16 @@ __all__ = ["FAMILIES", "EFHParams", "check_params", "check_layer", "family_code"
 #: The unit families, in the order of their integer codes in the kernels.
 FAMILIES = ("bernoulli", "gaussian", "poisson")
 LOG_TAU = float(np.log(2.0 * np.pi))
+#: Largest natural parameter of a Poisson unit: its mean and log-partition ``e^eta`` leave float64 beyond it.
+POISSON_ETA_MAX = float(np.log(np.finfo(float).max))
+
+
+def _poisson_range(eta, name):
+    """Refuse Poisson natural parameters whose ``e^eta`` (the mean and log-partition) overflows float64."""
+    top = float(np.max(eta)) if np.size(eta) else -np.inf
+    if top > POISSON_ETA_MAX:
+        raise ValueError(f"{name}: a Poisson unit's natural parameter must be at most log(float64 max) = "
+                         f"{POISSON_ETA_MAX:.6g} (beyond it e^eta, its mean and log-partition, overflows); got {top:.6g}.")
 
 
 class EFHParams(NamedTuple):
@@ -144,7 +154,8 @@ def log_partition_units(eta, family: str):
     Raises
     ------
     TypeError, ValueError
-        If ``eta`` is not real-valued numeric or ``family`` is unknown.
+        If ``eta`` is not real-valued numeric or ``family`` is unknown, or a Poisson ``eta`` exceeds
+        ``log(float64 max)``, about 709.78 (``e^eta`` leaves float64).
     """
     family = check_choice(family, "family", FAMILIES)
     eta = to_float_array(eta, "eta")
@@ -152,6 +163,7 @@ def log_partition_units(eta, family: str):
         return softplus(eta)
     if family == "gaussian":
         return 0.5 * np.asarray(eta) ** 2
+    _poisson_range(eta, "eta")
     return np.exp(eta)
 
 
@@ -161,7 +173,8 @@ def mean_units(eta, family: str):
     Raises
     ------
     TypeError, ValueError
-        If ``eta`` is not real-valued numeric or ``family`` is unknown.
+        If ``eta`` is not real-valued numeric or ``family`` is unknown, or a Poisson ``eta`` exceeds
+        ``log(float64 max)``, about 709.78.
     """
     family = check_choice(family, "family", FAMILIES)
     eta = to_float_array(eta, "eta")
@@ -169,6 +182,7 @@ def mean_units(eta, family: str):
         return sigmoid(eta)
     if family == "gaussian":
         return np.asarray(eta, dtype=float)
+    _poisson_range(eta, "eta")
     return np.exp(eta)
 
 
@@ -209,14 +223,27 @@ def visible_natural(params: EFHParams, x) -> np.ndarray:
     return x @ p.W + p.b_y
 
 
+def _natural_in_range(p, eta, layer):
+    """Refuse, naming ``params``, a Poisson layer whose natural parameters ``eta`` leave float64 through ``e^eta``."""
+    if (p.hidden if layer == "hidden" else p.visible) == "poisson":
+        what = "b_x + W y" if layer == "hidden" else "b_y + W^T x"
+        _poisson_range(eta, f"params (W, b_x, b_y) give the {layer} layer natural parameters {what}")
+    return eta
+
+
 def hidden_mean(params: EFHParams, y) -> np.ndarray:
-    r""":math:`\mathbb E[\hat{\mathbf X}\mid\mathbf y]` for each row of ``y`` (e.g. :math:`\sigma(\boldsymbol\eta)` for Bernoulli units)."""
-    return mean_units(hidden_natural(params, y), params.hidden)
+    r""":math:`\mathbb E[\hat{\mathbf X}\mid\mathbf y]` for each row of ``y`` (e.g. :math:`\sigma(\boldsymbol\eta)` for Bernoulli units).
+
+    A Poisson layer whose natural parameters exceed ``log(float64 max)`` (about 709.78) is refused naming ``params``.
+    """
+    p = check_params(params)
+    return mean_units(_natural_in_range(p, hidden_natural(p, y), "hidden"), p.hidden)
 
 
 def visible_mean(params: EFHParams, x) -> np.ndarray:
-    r""":math:`\mathbb E[\hat{\mathbf Y}\mid\mathbf x]` for each row of ``x``."""
-    return mean_units(visible_natural(params, x), params.visible)
+    r""":math:`\mathbb E[\hat{\mathbf Y}\mid\mathbf x]` for each row of ``x`` (a Poisson layer refused as in :func:`hidden_mean`)."""
+    p = check_params(params)
+    return mean_units(_natural_in_range(p, visible_natural(p, x), "visible"), p.visible)
 
 
 def energy(params: EFHParams, x, y) -> np.ndarray:
@@ -241,7 +268,7 @@ def free_energy_visible(params: EFHParams, y) -> np.ndarray:
     """
     p = check_params(params)
     y = check_layer(y, p.visible, "y", p.M)
-    eta = y @ p.W.T + p.b_x
+    eta = _natural_in_range(p, y @ p.W.T + p.b_x, "hidden")
     return -(log_base_measure(y, p.visible) + y @ p.b_y + log_partition_units(eta, p.hidden).sum(axis=1))
 
 
@@ -249,7 +276,7 @@ def free_energy_hidden(params: EFHParams, x) -> np.ndarray:
     r"""Free energy of each hidden row: :math:`-\log h(\mathbf x) - \mathbf b_{\hat x}^T\mathbf x - B(\boldsymbol\zeta(\mathbf x))`."""
     p = check_params(params)
     x = check_layer(x, p.hidden, "x", p.K)
-    zeta = x @ p.W + p.b_y
+    zeta = _natural_in_range(p, x @ p.W + p.b_y, "visible")
     return -(log_base_measure(x, p.hidden) + x @ p.b_x + log_partition_units(zeta, p.visible).sum(axis=1))
 
 
@@ -264,7 +291,7 @@ def _log_conditional(p, values, given, layer):
     else:
         family, n_units, name, other, natural = p.visible, p.M, "y", "x", visible_natural
     values = check_layer(values, family, name, n_units)
-    eta = natural(p, given)
+    eta = _natural_in_range(p, natural(p, given), layer)
     if values.shape[0] != eta.shape[0]:
         raise ValueError(f"{name} and {other} must have the same number of rows; got {values.shape[0]} and "
                          f"{eta.shape[0]}.")

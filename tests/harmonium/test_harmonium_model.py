@@ -137,6 +137,31 @@ def test_poisson_bernoulli_normalizer_matches_truncated_sum():
     np.testing.assert_allclose(direct, np.exp(zeta).sum(), rtol=1e-12)
 
 
+def test_poisson_units_beyond_float64_are_refused_by_name_and_inside_it_answered():
+    """A Poisson unit's mean and log-partition are e^zeta: at zeta = 800 that is about 1e347, beyond float64,
+    so the conditional pieces refuse naming params and the range (they returned inf with an overflow
+    warning); at zeta = 709 (inside the range) they give e^709 from math.exp."""
+    import math
+    import warnings
+
+    from pedagogy_lib.harmonium.model import mean_units
+    x, y = np.array([[1.0]]), np.array([[1.0, 0.0]])
+    for z, b in ((800.0, 0.0), (700.0, 100.0)):
+        p = EFHParams(np.array([[z, 1.0]]), np.zeros(1), np.array([b, 0.0]), "bernoulli", "poisson")
+        for f in (lambda: visible_mean(p, x), lambda: free_energy_hidden(p, x),
+                  lambda: log_conditional_visible(p, y, x)):
+            with pytest.raises(ValueError, match=r"params.*Poisson.*709\.78"):
+                f()
+    with pytest.raises(ValueError, match=r"eta.*709\.78"):
+        mean_units(np.array([0.0, 710.0]), "poisson")
+    p = EFHParams(np.array([[709.0, 1.0]]), np.zeros(1), np.zeros(2), "bernoulli", "poisson")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(visible_mean(p, x), [[math.exp(709.0), math.e]], rtol=1e-14)
+        np.testing.assert_allclose(free_energy_hidden(p, x), [-(math.exp(709.0) + math.e)], rtol=1e-14)
+        np.testing.assert_allclose(log_conditional_visible(p, y, x), [709.0 - math.exp(709.0) - math.e], rtol=1e-14)
+
+
 @pytest.mark.parametrize("bad, word", [
     (lambda p: p._replace(W=np.zeros((3,))), "W"),
     (lambda p: p._replace(b_x=np.zeros(5)), "b_x"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from scale_kit import case, close, quiet
 
@@ -62,7 +63,8 @@ def case_harmonium_conditionals(s, rng):
     """Natural parameters, means, energies and hidden log conditionals of a 2 x 3 Bernoulli-Bernoulli and a
     Bernoulli-Gaussian harmonium with weights and biases times ``beta``: the natural parameters and the
     Bernoulli energy are ``beta`` times those at ``beta = 1`` (the Gaussian energy keeps its ``-log k``),
-    means and log conditionals against the logistic function in logs (``np.logaddexp``)."""
+    means and log conditionals against the logistic function in logs (``np.logaddexp``); a Poisson visible
+    layer's means ``e^zeta`` where float64 holds them, refused naming ``params`` and the range beyond."""
     from pedagogy_lib.harmonium import model
     x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     y = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [1.0, 1.0, 0.0]])
@@ -88,6 +90,13 @@ def case_harmonium_conditionals(s, rng):
             mean_y = _sig(zeta) if visible == "bernoulli" else zeta
             close(quiet(model.visible_mean, pb, x), mean_y, rtol=1e-12, atol=1e-300 if visible == "bernoulli"
                   else tol, what=f"E[y | x] ({visible})")
+        pp = model.EFHParams(W * beta, bx * beta, by * beta, "bernoulli", "poisson")
+        zeta = beta * (x @ W + by)
+        if zeta.max() <= np.log(np.finfo(float).max):
+            close(quiet(model.visible_mean, pp, x), np.exp(zeta), rtol=1e-12, atol=1e-300, what="E[y | x] (poisson)")
+        else:                                                       # e^zeta beyond float64: refused by name
+            with pytest.raises(ValueError, match=r"params.*Poisson.*709\.78"):
+                quiet(model.visible_mean, pp, x)
 
 
 # ================================================================================ exact
