@@ -221,7 +221,7 @@ def gaussian_log_ratio_scores(y, z, rho, K: int) -> np.ndarray:
     n = y.shape[0] // K
     Yb = y.reshape(n, K, -1)
     Zb = z.reshape(n, K, -1)
-    s2 = 1.0 - rho * rho
+    s2 = (1.0 - rho) * (1.0 + rho)        # 1 - rho^2 without rounding rho^2 (1 - rho is exact near 1)
     diff = Yb[:, None, :, :] - rho * Zb[:, :, None, :]
     return (-0.5 * np.log(s2) - 0.5 * diff ** 2 / s2 + 0.5 * Yb[:, None, :, :] ** 2).sum(axis=3)
 
@@ -236,7 +236,7 @@ def exact_gaussian_critic(rho, D: int = 1) -> QuadraticCritic:
     """
     rho = _check_rho(rho)
     D = check_int(D, "D", minimum=1)
-    s2 = 1.0 - rho * rho
+    s2 = (1.0 - rho) * (1.0 + rho)        # as in gaussian_log_ratio_scores
     return QuadraticCritic(rho / s2 * np.eye(D), -0.5 * rho * rho / s2 * np.eye(D))
 
 
@@ -252,7 +252,7 @@ def sample_correlated_gaussian(n: int, D: int, rho, *, rng) -> tuple[np.ndarray,
     rho = _check_rho(rho)
     rng = check_rng(rng)
     z = rng.standard_normal((n, D))
-    y = rho * z + np.sqrt(1.0 - rho * rho) * rng.standard_normal((n, D))
+    y = rho * z + np.sqrt((1.0 - rho) * (1.0 + rho)) * rng.standard_normal((n, D))
     return y, z
 
 
@@ -263,7 +263,7 @@ def gaussian_mutual_information(rho, D: int = 1) -> float:
     """
     rho = _check_rho(rho)
     D = check_int(D, "D", minimum=1)
-    return float(-0.5 * D * np.log1p(-rho * rho))
+    return float(-0.5 * D * (np.log1p(-rho) + np.log1p(rho)))
 
 
 def _loss_grad(W, B, y, z, K):

@@ -182,6 +182,26 @@ def test_exact_quadratic_critic_equals_the_log_ratio_up_to_a_function_of_z():
     assert abs(infonce.infonce_loss(F1).loss - infonce.infonce_loss(F2).loss) < 1e-12
 
 
+@pytest.mark.parametrize("t", [1e-5, 1e-6, 1e-7, 3e-8])
+def test_correlations_near_one_keep_every_digit_of_one_minus_rho_squared(t):
+    """1 - rho^2 formed as 1 - rho * rho lost the rounding of rho * rho (a relative 5.5e-11 of 1 - rho^2 at
+    rho = 1 - 1e-6); as (1 - rho)(1 + rho) it is exact to a few ulps. The critic, the log-ratio scores and
+    the mutual information against 50-digit arithmetic on the same float rho."""
+    import mpmath as mp
+    for rho in (1.0 - t, -(1.0 - t)):
+        with mp.workdps(50):
+            r = mp.mpf(rho)
+            s2 = 1 - r * r
+            W, B, mi = float(r / s2), float(-r * r / (2 * s2)), float(-mp.log(s2))
+            y, z = np.array([[0.3], [-0.2]]), np.array([[0.1], [0.4]])
+            ref = [[float(-mp.log(s2) / 2 - (mp.mpf(y[j, 0]) - r * mp.mpf(z[i, 0])) ** 2 / (2 * s2)
+                          + mp.mpf(y[j, 0]) ** 2 / 2) for j in range(2)] for i in range(2)]
+        c = infonce.exact_gaussian_critic(rho, 1)
+        np.testing.assert_allclose([c.W[0, 0], c.B[0, 0]], [W, B], rtol=1e-14)
+        assert infonce.gaussian_mutual_information(rho, 2) == pytest.approx(mi, rel=1e-14)
+        np.testing.assert_allclose(infonce.gaussian_log_ratio_scores(y, z, rho, 2)[0], ref, rtol=1e-12)
+
+
 def test_infonce_gradient_matches_finite_differences():
     rng = np.random.default_rng(10)
     y, z = infonce.sample_correlated_gaussian(6 * 4, 2, 0.6, rng=rng)

@@ -6,9 +6,7 @@ from scale_kit import NO_CASE_YET, case, close, group, quiet
 
 #: This module's public functions without a case, with the reason.
 NOT_SWEPT = {
-    **group(NO_CASE_YET, "contrastive", "cpc.exact_cpc_critic cpc.kalman_window_predictor infonce.critic_scores "
-             "infonce.exact_gaussian_critic local_nce.local_nce_loss nce.nce_loss "
-             "nce.nce_standard_errors"),
+    **group(NO_CASE_YET, "contrastive", "cpc.exact_cpc_critic cpc.kalman_window_predictor"),
 }
 
 
@@ -206,3 +204,90 @@ def case_diffusion_network_readings(s, rng):
                 raw = model.net.forward(params, np.column_stack([ya, lo.time_features(sch, np.full(2, k), 1)]))[0]
                 A, B = coef(param, "force", [k, k])
                 check(quiet(score, x0 + z, i), a * A, a * B, raw, ya, f"score of a {param} network, level {k} ({kind})")
+
+
+# ================================================================================ contrastive
+@case("contrastive.infonce.critic_scores", "contrastive.infonce.exact_gaussian_critic")
+def case_contrastive_critic_scores(s, rng):
+    """Scores of a quadratic critic with ``y`` times s, ``z`` over s and ``B`` over s^2 (each term keeps its
+    size), against ``z_i^T W y_j + y_j^T B y_j`` in 40-digit arithmetic on the floats passed, to 1e-12 of the
+    terms' sizes; the exact Gaussian critic at ``rho = min(s, 1/2)`` (to 1e-150) and ``rho = -(1 - t)``, t down
+    to 1e-15, against ``rho / (1 - rho^2)`` and ``-rho^2 / (2 (1 - rho^2))`` in mpmath."""
+    import mpmath as mp
+
+    from pedagogy_lib.contrastive.infonce import QuadraticCritic, critic_scores, exact_gaussian_critic
+    K, D = 3, 2
+    y, z = rng.normal(size=(2 * K, D)) * s, rng.normal(size=(2 * K, D)) / s
+    W, B0 = rng.normal(size=(D, D)), rng.normal(size=(D, D))
+    B = (B0 + B0.T) / (2 * s * s)
+    F = quiet(critic_scores, QuadraticCritic(W, B), y, z, K)
+    with mp.workdps(40):
+        m = lambda a: mp.matrix(a.tolist())                              # noqa: E731
+        Wm, Bm = m(W), m(B)
+        ref, size = np.empty((2, K, K)), np.empty((2, K, K))
+        for b in range(2):
+            for i in range(K):
+                for j in range(K):
+                    Z, Y = m(z[b * K + i]), m(y[b * K + j])
+                    t1, t2 = (Z.T * Wm * Y)[0], (Y.T * Bm * Y)[0]
+                    ref[b, i, j] = float(t1 + t2)
+                    size[b, i, j] = float(mp.fsum(abs(Z[p] * Wm[p, q] * Y[q]) + abs(Y[p] * Bm[p, q] * Y[q])
+                                                  for p in range(D) for q in range(D)))
+        assert np.all(np.abs(F - ref) <= 1e-12 * size), f"scores: error {np.max(np.abs(F - ref) / size):.3g} of the terms"
+        for rho in (min(s, 0.5), -(1.0 - max(min(s, 0.5), 1e-15))):
+            r = mp.mpf(rho)
+            c = quiet(exact_gaussian_critic, rho, 2)
+            close(c.W, np.eye(2) * float(r / (1 - r * r)), rtol=1e-12, what=f"W at rho = {rho:.17g}")
+            close(c.B, np.eye(2) * float(-r * r / (2 * (1 - r * r))), rtol=1e-12, what=f"B at rho = {rho:.17g}")
+
+
+def _nce_data(rng, a, g):
+    """Features and noise energies of Gaussian data and noise in units of ``a`` (``y -> a y``: the features
+    ``(y^2/2, -y, 1)`` scale by ``(a^2, a, 1)`` and the noise energy shifts by ``log a``), and the energy
+    ``theta`` near the fit in those units with its offset ``c`` raised by ``g``."""
+    mu_n, var_n = 0.2, 1.5
+    y_pos, y_neg = 0.5 + 0.9 * rng.normal(size=6), mu_n + np.sqrt(var_n) * rng.normal(size=(6, 2))
+    feats = lambda y: np.stack([0.5 * (a * y) ** 2, -(a * y), np.ones_like(y)], axis=-1)   # noqa: E731
+    energy = lambda y: 0.5 * (a * y - a * mu_n) ** 2 / (a * a * var_n) + 0.5 * np.log(2 * np.pi * a * a * var_n)  # noqa: E731
+    theta = np.array([1.0 / 0.8 / (a * a), 0.5 / 0.8 / a, 0.5 * 0.5 / 0.8 + 0.5 * np.log(2 * np.pi * 0.8 * a * a) + g])
+    return theta, feats(y_pos), feats(y_neg), energy(y_pos), energy(y_neg)
+
+
+def _softplus_mp(x):
+    import mpmath as mp
+    return mp.log1p(mp.exp(x))
+
+
+@case("contrastive.nce.nce_loss", "contrastive.nce.nce_standard_errors", "contrastive.local_nce.local_nce_loss")
+def case_nce_losses_in_data_units(s, rng):
+    """Gaussian data and noise in units of ``sqrt(s)`` (variances times s: features times ``(s, sqrt s, 1)``,
+    noise energies plus ``log sqrt s``, the energy's ``(a, m)`` over ``(s, sqrt s)`` and its ``c`` plus
+    ``log sqrt s``), and the energy's offset raised by ``g = 5 |log10 s|`` (to 750: every classifier saturated,
+    ``softplus`` of +-750): Eqs. 10.4 and 10.13 against the definitions in 40-digit arithmetic on the floats
+    passed; the sandwich standard errors at the fit times ``(s, sqrt s, 1)`` against those of the unit call."""
+    import mpmath as mp
+
+    from pedagogy_lib.contrastive.local_nce import local_nce_loss
+    from pedagogy_lib.contrastive.nce import nce_loss, nce_standard_errors
+    a = np.sqrt(s)
+    seed = int(rng.integers(1 << 30))
+    for g in (0.0, 5.0 * abs(np.log10(s))):
+        theta, T_pos, T_neg, En_pos, En_neg = _nce_data(np.random.default_rng(seed), a, g)
+        with mp.workdps(40):
+            th = [mp.mpf(float(x)) for x in theta]
+            h = lambda T, E: [mp.mpf(float(e)) - mp.fsum(mp.mpf(float(t)) * c for t, c in zip(row, th))  # noqa: E731
+                              for row, e in zip(T, E)]
+            h_pos, h_neg = h(T_pos, En_pos), h(T_neg.reshape(-1, 3), En_neg.ravel())
+            ref_nce = float(mp.fsum(_softplus_mp(-x) for x in h_pos) / (2 * len(h_pos))
+                            + mp.fsum(_softplus_mp(x) for x in h_neg) / (2 * len(h_neg)))
+            ref_local = float(mp.fsum(_softplus_mp(-x) for x in h_pos) / len(h_pos)
+                              + mp.fsum(_softplus_mp(x) for x in h_neg) / len(h_pos))
+        close(quiet(nce_loss, theta, T_pos, T_neg.reshape(-1, 3), En_pos, En_neg.ravel()), ref_nce, rtol=1e-12,
+              atol=1e-12, what=f"NCE loss (offset {g:.0f})")
+        close(quiet(local_nce_loss, theta, T_pos, T_neg, En_pos, En_neg), ref_local, rtol=1e-12, atol=1e-12,
+              what=f"local NCE loss (offset {g:.0f})")
+    se = {}
+    for unit in (a, 1.0):
+        theta, T_pos, T_neg, En_pos, En_neg = _nce_data(np.random.default_rng(seed), unit, 0.0)
+        se[unit] = quiet(nce_standard_errors, theta, T_pos, T_neg.reshape(-1, 3), En_pos, En_neg.ravel())
+    close(se[a] * np.array([s, a, 1.0]), se[1.0], rtol=1e-8, what="standard errors in unit scale")
