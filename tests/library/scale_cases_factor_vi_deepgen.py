@@ -12,6 +12,7 @@ import mpmath
 import numpy as np
 import pytest
 
+from pedagogy_lib.nn.network import DenseParams
 from scale_kit import LINEAR_EXPONENTS, NO_CASE_YET, case, close, group, quiet
 
 #: This module's public functions without a case, with the reason.
@@ -19,7 +20,7 @@ NOT_SWEPT = {
     **group(NO_CASE_YET, "factor", "sparse_coding.log_marginal_quadrature "
              "sparse_coding_em.free_energy"),
     **group(NO_CASE_YET, "vi", "bgmm.bgmm_elbo bgmm.bgmm_responsibilities "
-             "bgmm.bgmm_update_parameters flows.flow_log_density"),
+             "bgmm.bgmm_update_parameters"),
     **group(NO_CASE_YET, "deepgen", "nice.log_det_jacobian nice.log_likelihood vae.reconstruction"),
 }
 
@@ -236,3 +237,76 @@ def case_local_vb_in_other_units(s, rng):
     got_nu, got_log_s = quiet(local_vb, LinearGaussianModel(s * C, s * c, s * s * s2), s * Y)
     close(got_nu, nu, rtol=1e-10, atol=1e-13, what="posterior means")
     close(got_log_s, log_s, rtol=1e-12, atol=1e-14, what="log standard deviations")
+
+
+def _rescaled_net(params, s_in, out_scale, out_shift):
+    """Parameters of the network ``a -> out_scale * m(a / s_in) + out_shift`` (first and last dense layers)."""
+    layers = list(params)
+    dense = [i for i, p in enumerate(layers) if len(p) == 2]
+    first, last = dense[0], dense[-1]
+    layers[first] = DenseParams(layers[first][0] / s_in, layers[first][1])
+    D, d = layers[last]
+    layers[last] = DenseParams(D * out_scale[:, None], d * out_scale + out_shift)
+    return tuple(layers)
+
+
+@case("vi.flows.flow_log_density", exponents=LINEAR_EXPONENTS)
+def case_flow_log_density_in_other_units(s, rng):
+    """x -> s x with c1 -> s c1, a1 -> a1 + log s and the conditioner's shift t -> s t and log scale
+    u -> u + log s (its first layer reading x1 / s) is the same flow in other units: log q drops by 2 log s."""
+    from pedagogy_lib.vi.flows import CouplingFlowParams, coupling_flow, flow_init, flow_log_density
+    net = coupling_flow(hidden=4)
+    p = flow_init(net, rng)
+    p = CouplingFlowParams(np.array([0.3]), np.array([-0.2]), p.omega)
+    x = rng.normal(size=(6, 2))
+    ref = flow_log_density(net, p, x)
+    ls = np.log(s)
+    ps = CouplingFlowParams(s * p.c1, p.a1 + ls, _rescaled_net(p.omega, s, np.array([s, 1.0]), np.array([0.0, ls])))
+    close(quiet(flow_log_density, net, ps, s * x), ref - 2.0 * ls, rtol=1e-12, atol=1e-12 * (1.0 + abs(ls)),
+          what="log q")
+
+
+@case("deepgen.nice.log_likelihood", "deepgen.nice.log_det_jacobian", exponents=LINEAR_EXPONENTS)
+def case_nice_in_other_units(s, rng):
+    """y -> s y with every coupling m(a) -> s m(a / s) and the final log scales sigma - log s gives the
+    same latent x, so log p(y) drops by K log s and log |det| by K log s, against the call at scale 1."""
+    from pedagogy_lib.deepgen.nice import NICEParams, log_det_jacobian, log_likelihood, make_nice, nice_init
+    K = 3
+    model = make_nice(K=K, n_couplings=3, hidden=(4,), activation="tanh")
+    p = nice_init(model, rng, out_scale=0.5)
+    p = NICEParams(p.nets, rng.normal(scale=0.3, size=K))
+    Y = rng.normal(size=(5, K))
+    ls = np.log(s)
+    nets = tuple(_rescaled_net(q, s, np.full(int(np.sum(~a)), s), 0.0) for q, a in zip(p.nets, model.masks))
+    ps = NICEParams(nets, p.log_scale - ls)
+    tol = 1e-12 * (1.0 + K * abs(ls))
+    close(quiet(log_likelihood, model, ps, s * Y), log_likelihood(model, p, Y) - K * ls, rtol=1e-12, atol=tol,
+          what="log likelihood")
+    close(quiet(log_det_jacobian, model, ps, s * Y), log_det_jacobian(model, p, Y) - K * ls, rtol=1e-12,
+          atol=tol, what="log det Jacobian")
+
+
+@case("deepgen.vae.reconstruction")
+def case_vae_reconstruction_scaled(s, rng):
+    """Gaussian emission: y -> s y, decoder means -> s mu, alpha -> s^2 alpha adds M log s to the surprisal
+    (against the call at scale 1). Bernoulli emission with the logits times s (the last layer times s):
+    against sum log(1 + exp(-(2y - 1) eta)) written here with logaddexp, saturated at s = 1e150."""
+    from pedagogy_lib.deepgen.vae import VAEParams, init_params, reconstruction, vae
+    M, K = 3, 2
+    X = rng.normal(size=(4, K))
+    g = vae(M, K, hidden=4, likelihood="gaussian", alpha=0.7)
+    p = init_params(g, rng)
+    Y = rng.normal(size=(4, M))
+    gs = vae(M, K, hidden=4, likelihood="gaussian", alpha=0.7 * s * s)
+    ps = VAEParams(p.phi, _rescaled_net(p.theta, 1.0, np.full(M, s), 0.0))
+    ls = np.log(s)
+    close(quiet(reconstruction, gs, ps, X, s * Y), reconstruction(g, p, X, Y) + M * ls, rtol=1e-12,
+          atol=1e-12 * (1.0 + M * abs(ls)), what="Gaussian surprisal")
+    b = vae(M, K, hidden=4, likelihood="bernoulli")
+    p = init_params(b, rng)
+    Yb = (rng.uniform(size=(4, M)) < 0.5).astype(float)
+    ps = VAEParams(p.phi, _rescaled_net(p.theta, 1.0, np.full(M, s), 0.0))
+    (D1, d1), _, (D2, d2), _ = p.theta                           # dense, tanh, dense, identity
+    eta = s * (np.tanh(X @ D1.T + d1) @ D2.T + d2)
+    exact = np.sum(np.logaddexp(0.0, -(2.0 * Yb - 1.0) * eta), axis=1)
+    close(quiet(reconstruction, b, ps, X, Yb), exact, rtol=1e-12, atol=1e-14, what="Bernoulli surprisal")
