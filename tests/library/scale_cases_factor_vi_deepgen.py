@@ -21,7 +21,6 @@ NOT_SWEPT = {
              "sparse_coding_em.free_energy"),
     **group(NO_CASE_YET, "vi", "bgmm.bgmm_elbo bgmm.bgmm_responsibilities "
              "bgmm.bgmm_update_parameters"),
-    **group(NO_CASE_YET, "deepgen", "nice.log_det_jacobian nice.log_likelihood vae.reconstruction"),
 }
 
 _FLOAT_MAX = mpmath.mpf(np.finfo(float).max)
