@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-from scale_kit import NO_CASE_YET, case, close, group, quiet
+import pytest
+from scale_kit import case, close, quiet
 
 #: This module's public functions without a case, with the reason.
-NOT_SWEPT = {
-    **group(NO_CASE_YET, "contrastive", "cpc.exact_cpc_critic cpc.kalman_window_predictor"),
-}
+NOT_SWEPT: dict = {}
 
 
 # ================================================================================ diffusion
@@ -291,3 +290,47 @@ def case_nce_losses_in_data_units(s, rng):
         theta, T_pos, T_neg, En_pos, En_neg = _nce_data(np.random.default_rng(seed), unit, 0.0)
         se[unit] = quiet(nce_standard_errors, theta, T_pos, T_neg.reshape(-1, 3), En_pos, En_neg.ravel())
     close(se[a] * np.array([s, a, 1.0]), se[1.0], rtol=1e-8, what="standard errors in unit scale")
+
+
+@case("contrastive.cpc.kalman_window_predictor", "contrastive.cpc.exact_cpc_critic")
+def case_cpc_predictor_units(s, rng):
+    """A stationary two-dimensional LGSSM in units of ``sqrt(s)`` (every covariance times s): the window
+    predictor's ``beta`` is unchanged and ``V``, ``V0`` scale by s, against Gaussian conditioning on the dense
+    covariance of the window and the future, ``Cov(y_t, y_u) = C A^(t-u) Sigma1 C^T (+ Sigma_y_x)``, at scale 1
+    (not the Kalman filter). Beyond lgssm's MAX_MAGNITUDE = 1e75 a refusal naming Sigma1 and that range. The
+    exact critic of the dense predictor times s, ``W = beta^T V^-1`` and ``B = -(V^-1 - V0^-1) / 2`` over s, at
+    every scale."""
+    from scipy.linalg import solve_discrete_lyapunov
+
+    from pedagogy_lib.contrastive.cpc import WindowPredictor, exact_cpc_critic, kalman_window_predictor
+    from pedagogy_lib.lgssm import LGSSMParams
+    A = np.array([[0.8, 0.1], [-0.2, 0.5]])
+    Sx = np.array([[0.5, 0.1], [0.1, 0.3]])
+    C = np.array([[1.0, 0.5], [0.2, 1.0]])
+    Sy = np.array([[0.3, 0.05], [0.05, 0.2]])
+    S1 = solve_discrete_lyapunov(A, Sx)
+    L, h = 2, 2
+    times = [L - 1 - lag for lag in range(L)] + [L - 1 + h]            # the window, most recent first; the future
+
+    def cov(t, u):
+        if t < u:
+            return cov(u, t).T
+        return C @ np.linalg.matrix_power(A, t - u) @ S1 @ C.T + (Sy if t == u else 0.0)
+    J = np.block([[cov(t, u) for u in times] for t in times])
+    Szz, Sfz, Sff = J[:-2, :-2], J[-2:, :-2], J[-2:, -2:]
+    beta = np.linalg.solve(Szz, Sfz.T).T
+    V, V0 = Sff - beta @ Sfz.T, Sff
+    params = LGSSMParams(np.zeros(2), S1 * s, A, None, np.zeros(2), Sx * s, C, np.zeros(2), Sy * s)
+    if s * S1.max() > 1e75:
+        with pytest.raises(ValueError, match=r"(?s)^Sigma1.*1e\+75"):
+            quiet(kalman_window_predictor, params, L, h)
+    else:
+        p = quiet(kalman_window_predictor, params, L, h)
+        close(p.beta, beta, rtol=1e-9, atol=1e-12, what="beta")
+        close(p.intercept, np.zeros(2), atol=0, what="intercept")
+        close(p.V, V * s, rtol=1e-9, what="prediction error covariance")
+        close(p.V0, V0 * s, rtol=1e-9, what="marginal covariance")
+    crit = quiet(exact_cpc_critic, WindowPredictor(beta, np.zeros(2), V * s, V0 * s))
+    Vi, V0i = np.linalg.inv(V), np.linalg.inv(V0)
+    close(crit.W, beta.T @ Vi / s, rtol=1e-9, atol=1e-12 * np.abs(Vi).max() / s, what="critic W")
+    close(crit.B, -0.5 * (Vi - V0i) / s, rtol=1e-9, atol=1e-12 * np.abs(Vi).max() / s, what="critic B")
