@@ -17,8 +17,6 @@ from scale_kit import LINEAR_EXPONENTS, NO_CASE_YET, case, close, group, quiet
 
 #: This module's public functions without a case, with the reason.
 NOT_SWEPT = {
-    **group(NO_CASE_YET, "factor", "sparse_coding.log_marginal_quadrature "
-             "sparse_coding_em.free_energy"),
     **group(NO_CASE_YET, "vi", "bgmm.bgmm_elbo bgmm.bgmm_responsibilities "
              "bgmm.bgmm_update_parameters"),
 }
@@ -75,6 +73,32 @@ def case_pca_in_other_units(s, rng):
     close(got.eigvals, s * s * ref.eigvals, rtol=1e-11, what="eigenvalues")
     close(got.U, ref.U, rtol=1e-9, atol=1e-11, what="components")
     close(got.c, s * ref.c, rtol=1e-12, what="mean")
+
+
+@case("factor.sparse_coding_em.free_energy", "factor.sparse_coding.log_marginal_quadrature")
+def case_sparse_coding_densities_in_other_units(s, rng):
+    """Sources and data in other units (x -> s x, y -> s y; Laplace rates alpha / s, emission precision
+    lam / s^2; recognition means s nu and covariances s^2 Sigma): log p(y) drops by L log s, and the free
+    energy -<log p(x, y)> - H[q] rises by (K + L) log s - K log s = L log s, against the calls at scale 1."""
+    from pedagogy_lib.factor.sparse_coding import log_marginal_quadrature, make_model
+    from pedagogy_lib.factor.sparse_coding_em import Recognition, free_energy
+    L, K, N = 2, 3, 4
+    C, alpha, lam = rng.normal(size=(L, K)), rng.uniform(0.5, 2.0, K), 1.3
+    Y = rng.normal(size=(N, L))
+    A = rng.normal(size=(N, K, K))
+    P = np.einsum("nij,nkj->nik", A, A) + np.eye(K)
+    rec = Recognition(rng.normal(size=(N, K)), P, np.linalg.inv(P))
+    m1, ms = make_model(C, lam, alpha, 3.0), make_model(C, lam / s ** 2, alpha / s, 3.0 / s)
+    rec_s = Recognition(s * rec.nu, rec.P / s ** 2, s ** 2 * rec.Sigma)
+    ls = np.log(s)
+    tol = 1e-12 * (1.0 + (K + L) * abs(ls))
+    close(quiet(free_energy, s * Y, ms, rec_s), free_energy(Y, m1, rec) + L * ls, rtol=1e-11, atol=tol,
+          what="free energy")
+    close(quiet(free_energy, s * Y, ms, rec_s, per_datum=True), free_energy(Y, m1, rec, per_datum=True) + L * ls,
+          rtol=1e-11, atol=tol, what="free energy per datum")
+    m1, ms = make_model(C[:, :1], lam, alpha[:1], 3.0), make_model(C[:, :1], lam / s ** 2, alpha[:1] / s, 3.0 / s)
+    close(quiet(log_marginal_quadrature, s * Y[0], ms), log_marginal_quadrature(Y[0], m1) - L * ls, rtol=1e-8,
+          atol=1e-8 * (1.0 + L * abs(ls)), what="log p(y) by quadrature, K = 1")
 
 
 # ================================================================================ deepgen
