@@ -616,7 +616,12 @@ _ROUNDING_ULPS = 64.0
 _POLISH_STEPS = 20
 
 
-def _minimize(fun, x0, max_iter, gtol, what, hessian=None):
+def _background_sd(model) -> float:
+    """The largest background standard deviation, the unit in which 4DVar judges its gradient."""
+    return float(np.sqrt(np.max(np.diag(model.Sigma1))))
+
+
+def _minimize(fun, x0, max_iter, gtol, what, hessian=None, unit=1.0):
     r"""L-BFGS on the 4DVar cost, judged by our own stopping rule (scipy's ``success`` depends on rounding).
 
     L-BFGS stops when the cost no longer decreases in double precision (``ftol``), at a gradient of
@@ -625,7 +630,11 @@ def _minimize(fun, x0, max_iter, gtol, what, hessian=None):
     :data:`_POLISH_STEPS`) follow, each kept only if it lowers the gradient and does not raise the
     cost beyond its rounding: the gradient resolves the minimum far below what the cost can.
 
-    Converged when, at the returned point, the largest gradient entry is at most ``gtol``, or when
+    The gradient is judged in units of ``unit``, the largest background standard deviation (the gradient
+    of the dimensionless cost has the units of 1 / x): the same stopping point when the states, means and
+    observations are in other units and the covariances scale with their squares.
+
+    Converged when, at the returned point, the largest gradient entry times ``unit`` is at most ``gtol``, or when
     the cost no longer decreases: the run ended before ``max_iter`` and the Gauss-Newton decrement
     :math:`\tfrac12\mathbf g^T\mathbf H^{-1}\mathbf g` (the decrease a Newton step would bring; the
     L-BFGS inverse-Hessian estimate stands in for :math:`\mathbf H^{-1}` without ``hessian``) is at
@@ -633,7 +642,7 @@ def _minimize(fun, x0, max_iter, gtol, what, hessian=None):
     ``RuntimeWarning`` names the method, the iteration count and the gradient.
     """
     res = minimize(fun, x0, jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15, "maxcor": 20})
+                   options={"maxiter": max_iter, "gtol": gtol / unit, "ftol": 1e-15, "maxcor": 20})
     x = res.x
     J, g = fun(x)
     out_of_iterations = int(res.nit) >= max_iter
@@ -648,7 +657,7 @@ def _minimize(fun, x0, max_iter, gtol, what, hessian=None):
         z = np.linalg.solve(L, g)
         return 0.5 * float(z @ z)
 
-    if hessian is not None and not out_of_iterations and np.max(np.abs(g)) > gtol:
+    if hessian is not None and not out_of_iterations and np.max(np.abs(g)) * unit > gtol:
         for _ in range(_POLISH_STEPS):
             try:
                 d = -np.linalg.solve(hessian(x), g)
@@ -659,16 +668,16 @@ def _minimize(fun, x0, max_iter, gtol, what, hessian=None):
                     and J_try <= J + _ROUNDING_ULPS * _EPS * max(1.0, abs(float(J)))):
                 break
             x, J, g = x + d, J_try, g_try
-            if np.max(np.abs(g)) <= gtol:
+            if np.max(np.abs(g)) * unit <= gtol:
                 break
-    g_max = float(np.max(np.abs(g)))
+    g_max = float(np.max(np.abs(g))) * unit
     converged = g_max <= gtol
     if not converged and not out_of_iterations:
         converged = decrement(x, g) <= _ROUNDING_ULPS * _EPS * max(1.0, abs(float(J)))
     if not converged:
         warnings.warn(f"{what}: L-BFGS did not converge in {int(res.nit)} iterations (max_iter = {max_iter}): the "
-                      f"largest gradient entry is {g_max:.3g} > gtol = {gtol:.3g} and the cost can still "
-                      "decrease beyond its rounding.", RuntimeWarning, stacklevel=3)
+                      f"largest gradient entry times the background standard deviation is {g_max:.3g} > gtol = "
+                      f"{gtol:.3g} and the cost can still decrease beyond its rounding.", RuntimeWarning, stacklevel=3)
     return x, int(res.nit)
 
 
@@ -689,7 +698,9 @@ def strong_4dvar(model: DAModel, y, *, method: str = "lbfgs", x_init=None, truth
     truth : array_like, shape (T, n), optional
     max_iter : int
     gtol : float
-        Stopping rule: converged when every gradient component is at most ``gtol``, or when the cost
+        Stopping rule: converged when every gradient component times the largest background standard
+        deviation :math:`\max_i\sqrt{(\boldsymbol\Sigma_1)_{ii}}` is at most ``gtol`` (a stopping point
+        that does not depend on the units of the state), or when the cost
         no longer decreases: L-BFGS stopped before ``max_iter`` and the Gauss-Newton decrement
         :math:`\tfrac12\mathbf g^T\mathbf H^{-1}\mathbf g` is at most :math:`64\epsilon\max(1, |J|)`
         (:math:`\epsilon` the machine epsilon), the rounding of the computed cost: the attainable
@@ -729,7 +740,7 @@ def strong_4dvar(model: DAModel, y, *, method: str = "lbfgs", x_init=None, truth
             return J, g
 
         x1, n_iter = _minimize(fun, x0, max_iter, gtol, "strong_4dvar",
-                               lambda x: strong_hessian(model, x, y, backend=backend))
+                               lambda x: strong_hessian(model, x, y, backend=backend), _background_sd(model))
     J, _, traj = _strong_eval(problem, x1, backend)
     traj = traj.copy()
     H = strong_hessian(model, x1, y, backend=backend)
@@ -785,7 +796,7 @@ def weak_4dvar(model: DAModel, y, *, method: str = "lbfgs", X_init=None, truth=N
             return J, g.ravel()
 
         hessian = (lambda v: weak_hessian(model, v.reshape(T, n), y, backend=backend)) if T * n <= MAX_DENSE else None
-        v, n_iter = _minimize(fun, X0.ravel(), max_iter, gtol, "weak_4dvar", hessian)
+        v, n_iter = _minimize(fun, X0.ravel(), max_iter, gtol, "weak_4dvar", hessian, _background_sd(model))
         X = v.reshape(T, n)
     J, _ = _weak_eval(model, X, y, B_inv, Q_inv, R_inv, backend)
     cov = None
