@@ -13,13 +13,10 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.nn.network import DenseParams
-from scale_kit import LINEAR_EXPONENTS, NO_CASE_YET, case, close, group, quiet
+from scale_kit import LINEAR_EXPONENTS, case, close, quiet
 
 #: This module's public functions without a case, with the reason.
-NOT_SWEPT = {
-    **group(NO_CASE_YET, "vi", "bgmm.bgmm_elbo bgmm.bgmm_responsibilities "
-             "bgmm.bgmm_update_parameters"),
-}
+NOT_SWEPT: dict = {}
 
 _FLOAT_MAX = mpmath.mpf(np.finfo(float).max)
 
@@ -333,3 +330,43 @@ def case_vae_reconstruction_scaled(s, rng):
     eta = s * (np.tanh(X @ D1.T + d1) @ D2.T + d2)
     exact = np.sum(np.logaddexp(0.0, -(2.0 * Yb - 1.0) * eta), axis=1)
     close(quiet(reconstruction, b, ps, X, Yb), exact, rtol=1e-12, atol=1e-14, what="Bernoulli surprisal")
+
+
+@case("vi.bgmm.bgmm_update_parameters", "vi.bgmm.bgmm_responsibilities", "vi.bgmm.bgmm_elbo")
+def case_bgmm_in_other_units(s, rng):
+    """Data in other units (y -> s y; prior and posterior means times s, inverse Wishart scales times s^2;
+    counts, concentrations, beta and nu unchanged) is the same Bayesian GMM: the same responsibilities and
+    entropy, statistics scaled as their units, and the ELBO and log likelihood lower by N D log s, against
+    the calls at scale 1 (the label statistics at scale s are written from those at scale 1)."""
+    from pedagogy_lib.mixture.em import GMMStats, gmm_stats_from_responsibilities
+    from pedagogy_lib.vi.bgmm import (BGMMPosterior, bgmm_elbo, bgmm_prior, bgmm_responsibilities,
+                                      bgmm_update_parameters)
+    N, D, K = 12, 2, 3
+    y = np.concatenate([rng.normal(size=(4, D)) + 3.0 * k for k in range(K)])
+    r = rng.dirichlet(np.ones(K), size=N)
+    prior = bgmm_prior(0.5, 0.8, y.mean(axis=0), np.eye(D) + 0.3, D + 1.0)
+    stats0 = gmm_stats_from_responsibilities(y, r)
+    q = bgmm_update_parameters(stats0, prior)
+    stats = bgmm_responsibilities(y, q)
+    elbo = bgmm_elbo(stats, q, prior)
+    shift = N * D * np.log(s)
+    prior_s = bgmm_prior(0.5, 0.8, s * prior.m0, s * s * prior.W0_inv, D + 1.0)
+
+    def in_units(st):
+        return GMMStats(st.N_k, s * st.sum_d, s * s * st.sum_dd, s * st.mu_ref, st.log_lik - shift, st.entropy)
+
+    q_s = quiet(bgmm_update_parameters, in_units(stats0), prior_s)
+    for name, got, want in (("alpha", q_s.alpha, q.alpha), ("beta", q_s.beta, q.beta), ("nu", q_s.nu, q.nu),
+                            ("m", q_s.m, s * q.m), ("W_inv", q_s.W_inv, s * s * q.W_inv)):
+        close(got, want, rtol=1e-11, atol=1e-13 * np.abs(want).max(), what=f"posterior {name}")
+    q_s = BGMMPosterior(q.alpha, q.beta, s * q.m, s * s * q.W_inv, q.nu)
+    st_s = quiet(bgmm_responsibilities, s * y, q_s)
+    want = in_units(stats)
+    close(st_s.N_k, want.N_k, rtol=1e-11, what="soft counts")
+    close(st_s.entropy, want.entropy, rtol=1e-11, what="label entropy")
+    close(st_s.sum_d, want.sum_d, rtol=1e-9, atol=1e-11 * s, what="centred sums")
+    close(st_s.sum_dd, want.sum_dd, rtol=1e-9, atol=1e-11 * s * s, what="scatter")
+    close(st_s.mu_ref, want.mu_ref, rtol=1e-11, atol=1e-13 * s, what="centring points")
+    tol = 1e-11 * (abs(elbo) + abs(shift))
+    close(st_s.log_lik, want.log_lik, rtol=0.0, atol=tol, what="log likelihood")
+    close(quiet(bgmm_elbo, want, q_s, prior_s), elbo - shift, rtol=0.0, atol=tol, what="ELBO")
