@@ -258,7 +258,9 @@ def case_filters_observation_noise(s, rng):
             close(np.array([np.cov(E.T) for E in res.ensemble]), covs, rtol=0, atol=1e-10, what=f"{what} covariances")
 
 
-@case("assimilation.fourdvar.strong_4dvar", "assimilation.fourdvar.weak_4dvar", "assimilation.fourdvar.cycle_4dvar")
+#: An L-BFGS run takes 20 to 70 ms: five scales, among them those where the raw gradient fell below gtol.
+@case("assimilation.fourdvar.strong_4dvar", "assimilation.fourdvar.weak_4dvar", "assimilation.fourdvar.cycle_4dvar",
+      exponents=(-150, -50, 0, 50, 150))
 def case_fourdvar_units(s, rng):
     """The linear model in units of sqrt(s): the L-BFGS 4DVars (default gtol) against the exact minimizers
     at scale 1 (the normal equations solved densely, window by window for the cycle) times sqrt(s). With
