@@ -110,7 +110,7 @@ def soft_categorical_jacobian(y, s) -> np.ndarray:
         raise ValueError("y must have at least one axis (the K categories last); got a scalar.")
     s = positive_scalar(s, "s")
     eye = np.eye(y.shape[-1])
-    return (y[..., :, None] * (eye - y[..., None, :])) / s
+    return (y / s)[..., :, None] * (eye - y[..., None, :])      # y / s first: y_l y_m / s need not underflow
 
 
 def concrete_log_density(y, eta, s) -> np.ndarray:

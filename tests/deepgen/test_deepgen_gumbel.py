@@ -80,6 +80,21 @@ def test_concrete_density_matches_samples():
     assert stats.kstest(np.log(y[:, 0] / y[:, 1]), lambda v: np.interp(v, u, cdf)).pvalue > 0.01
 
 
+def test_soft_categorical_jacobian_of_rare_categories_at_a_low_temperature():
+    """Two categories of probability 1e-200 at s = 1e-150: d y_1 / d g_2 = -y_1 y_2 / s = -1e-250, which
+    float64 holds (the product y_1 y_2 = 1e-400 does not, so it must not be formed first); the entries
+    against 50-digit arithmetic."""
+    import mpmath
+    y, s = np.array([0.5, 0.5 - 2e-200, 1e-200, 1e-200]), 1e-150
+    J = gb.soft_categorical_jacobian(y, s)
+    with mpmath.workdps(50):
+        ym = [mpmath.mpf(v) for v in y]
+        exact = np.array([[float(ym[l] * ((1 if l == m else 0) - ym[m]) / mpmath.mpf(s)) for m in range(4)]
+                          for l in range(4)])
+    np.testing.assert_allclose(J, exact, rtol=1e-14)
+    assert J[2, 3] < 0.0
+
+
 def test_soft_categorical_jacobian_and_the_draft_denominator():
     """The derivative of sigma_l(g / s) has exp(g_m / s) in the numerator's last factor; the draft
     writes exp(g_m), which differs unless s = 1."""

@@ -170,13 +170,17 @@ def case_gumbel_max_in_other_units(s, rng):
 
 @case("deepgen.gumbel.soft_categorical_jacobian")
 def case_soft_categorical_jacobian_temperature(s, rng):
-    """The Jacobian is (diag y - y y^T) / s: at temperature s it is the temperature-1 matrix over s, which
-    is written here from that definition."""
+    """The Jacobian (diag y - y y^T) / s at temperature s, with a peaked row and a row of two categories of
+    probability 1e-200, each entry against 50-digit arithmetic (to within 1e-300, the edge of float64)."""
     from pedagogy_lib.deepgen.gumbel import soft_categorical_jacobian
     y = rng.dirichlet(np.ones(4), size=3)
     y[0] = [1.0 - 3e-150, 1e-150, 1e-150, 1e-150]            # a peaked row, entries near the underflow
-    ref = np.stack([np.diag(r) - np.outer(r, r) for r in y])
-    close(quiet(soft_categorical_jacobian, y, s), ref / s, rtol=1e-13, atol=1e-290, what="Jacobian")
+    y[1] = [0.5, 0.5 - 2e-200, 1e-200, 1e-200]               # y_2 y_3 = 1e-400 underflows; y_2 y_3 / s need not
+    with mpmath.workdps(50):
+        sm = mpmath.mpf(s)
+        ref = np.array([[[float(r[l] * ((1 if l == m else 0) - r[m]) / sm) for m in range(4)] for l in range(4)]
+                        for r in ([mpmath.mpf(v) for v in row] for row in y)])
+    close(quiet(soft_categorical_jacobian, y, s), ref, rtol=1e-13, atol=1e-300, what="Jacobian")
 
 
 @case("deepgen.ica.gaussian_model_covariance", "deepgen.ica.whitening_matrix")
