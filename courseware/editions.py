@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -139,7 +140,9 @@ def _call_of(stmt: ast.stmt, alias: str) -> ast.Call | None:
 
 
 def _calls_checker(code: str, alias: str, names: set[str]) -> bool:
-    return any(re.search(rf"\b{re.escape(alias)}\.{re.escape(n)}\(", code) for n in names)
+    """Whether ``code`` calls ``alias.<one of names>(`` (one scan of the code for all the names)."""
+    return bool(names) and re.search(rf"\b{re.escape(alias)}\.(?:{'|'.join(map(re.escape, sorted(names)))})\(",
+                                     code) is not None
 
 
 def _lines(code: str, stmt: ast.stmt) -> list[str]:
@@ -234,23 +237,30 @@ def _meta(path: Path, label: str, cell: dict) -> tuple[tuple, str, int, tuple]:
     return tuple(skills), kind, minutes, tuple(named)
 
 
-def _names(code: str) -> tuple[set[str], set[str]]:
+@functools.lru_cache(maxsize=8192)
+def _names(code: str) -> tuple[frozenset[str], frozenset[str]]:
     """The names a cell's code binds at its top level and the names it reads (both empty when it does not
-    parse, e.g. a cell of magics)."""
+    parse, e.g. a cell of magics). Remembered per code text: a notebook is read many times in one run (each
+    edition, the catalogue, the points table), and parsing its every code cell each time was most of the
+    cost of reading it."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return set(), set()
-    bound = set()
+        return frozenset(), frozenset()
+    bound, read = set(), set()
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(stmt.name)
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             bound |= {(a.asname or a.name).partition(".")[0] for a in stmt.names}
-        else:
-            bound |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    return bound, read
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.Name):
+                if isinstance(n.ctx, ast.Load):
+                    read.add(n.id)
+                elif isinstance(n.ctx, ast.Store) and not isinstance(
+                        stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+                    bound.add(n.id)
+    return frozenset(bound), frozenset(read)
 
 
 def _with_cells_reading_them(cells: list[dict], checks: list[int], answer_cells: set[int]) -> list[int]:
