@@ -1016,7 +1016,8 @@ def _serve(first: dict, requests, replies) -> int:
     _empty_scratch()
     inbox = requests.fileno()
     out = replies.fileno()
-    buffered = b""
+    buffered = bytearray()                    # a job may be tens of megabytes: read on, looking for the line's end
+                                              # only in what came in since, so that reading it costs its length
 
     def say(obj) -> None:                      # a new line first: a line a killed exercise left unfinished ends
         data = memoryview(b"\n" + json.dumps(obj).encode() + b"\n")
@@ -1026,13 +1027,15 @@ def _serve(first: dict, requests, replies) -> int:
     say({"__ready__": first["nonce"]})
     os.set_blocking(inbox, False)
     while True:
-        while b"\n" not in buffered:
+        start = 0
+        while (i := buffered.find(b"\n", start)) < 0:
+            start = len(buffered)
             select.select([inbox], [], [])
             chunk = os.read(inbox, 1 << 20)
             if not chunk:
                 return 0
             buffered += chunk
-        line, buffered = buffered.split(b"\n", 1)
+        line, buffered = bytes(buffered[:i]), buffered[i + 1:]
         msg = json.loads(line)
         if "__end__" in msg:                     # between exercises, with nothing running
             say({"__ready__": msg["__end__"]})
@@ -1059,9 +1062,10 @@ def _serve(first: dict, requests, replies) -> int:
         os.close(theirs)
         watch = os.pidfd_open(pid)
         ended = None
+        start = 0
         while ended is None:
-            if b"\n" in buffered:
-                line, buffered = buffered.split(b"\n", 1)
+            if (i := buffered.find(b"\n", start)) >= 0:
+                line, buffered, start = bytes(buffered[:i]), buffered[i + 1:], 0
                 try:
                     msg = json.loads(line)
                 except ValueError:
@@ -1074,6 +1078,7 @@ def _serve(first: dict, requests, replies) -> int:
                 except OSError:
                     pass
                 continue
+            start = len(buffered)
             ready, _, _ = select.select([inbox, watch], [], [])
             if watch in ready:
                 _, status = os.waitpid(pid, 0)
@@ -1637,12 +1642,15 @@ def import_statements(code: str) -> list[str]:
 
 
 def _names_used(sources: list[str]) -> set[str]:
-    out = set()
-    for code in sources:
-        tree = _parse(code)
-        if tree is not None:
-            out |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    return out
+    return set().union(*map(_names_in, sources))
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_in(code: str) -> frozenset[str]:
+    """The names ``code`` mentions (none if it does not parse); read once per text, as every exercise of a
+    notebook asks it again of the same page cells."""
+    tree = _parse(code)
+    return frozenset() if tree is None else frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
 
 
 def _names_bound(import_line: str) -> set[str]:
@@ -1700,11 +1708,15 @@ def page_functions_calling(answer: str, preamble: list[str], not_allowed) -> dic
 
 
 def _stored(sources: list[str]) -> set[str]:
+    return set().union(*map(_stored_in, sources))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_in(code: str) -> frozenset[str]:
+    """The names ``code`` binds, by assignment, definition, import or as an argument (read once per text)."""
     out = set()
-    for code in sources:
-        tree = _parse(code)
-        if tree is None:
-            continue
+    tree = _parse(code)
+    if tree is not None:
         for n in ast.walk(tree):
             if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
                 out.add(n.id)
@@ -1714,7 +1726,7 @@ def _stored(sources: list[str]) -> set[str]:
                 out |= {(a.asname or a.name).split(".")[0] for a in n.names}
             elif isinstance(n, ast.arg):
                 out.add(n.arg)
-    return out
+    return frozenset(out)
 
 
 def _needs_page_state(preamble: list[str], answers: list[str], page: list[str]) -> bool:
