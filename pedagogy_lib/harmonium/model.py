@@ -269,7 +269,9 @@ def free_energy_visible(params: EFHParams, y) -> np.ndarray:
     p = check_params(params)
     y = check_layer(y, p.visible, "y", p.M)
     eta = _natural_in_range(p, y @ p.W.T + p.b_x, "hidden")
-    return -(log_base_measure(y, p.visible) + y @ p.b_y + log_partition_units(eta, p.hidden).sum(axis=1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        F = -(log_base_measure(y, p.visible) + y @ p.b_y + log_partition_units(eta, p.hidden).sum(axis=1))
+    return _in_float64(F, "free energies")
 
 
 def free_energy_hidden(params: EFHParams, x) -> np.ndarray:
@@ -277,7 +279,9 @@ def free_energy_hidden(params: EFHParams, x) -> np.ndarray:
     p = check_params(params)
     x = check_layer(x, p.hidden, "x", p.K)
     zeta = _natural_in_range(p, x @ p.W + p.b_y, "visible")
-    return -(log_base_measure(x, p.hidden) + x @ p.b_x + log_partition_units(zeta, p.visible).sum(axis=1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        F = -(log_base_measure(x, p.hidden) + x @ p.b_x + log_partition_units(zeta, p.visible).sum(axis=1))
+    return _in_float64(F, "free energies")
 
 
 def _log_conditional(p, values, given, layer):
@@ -295,7 +299,18 @@ def _log_conditional(p, values, given, layer):
     if values.shape[0] != eta.shape[0]:
         raise ValueError(f"{name} and {other} must have the same number of rows; got {values.shape[0]} and "
                          f"{eta.shape[0]}.")
-    return log_base_measure(values, family) + np.sum(values * eta - log_partition_units(eta, family), axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = log_base_measure(values, family) + np.sum(values * eta - log_partition_units(eta, family), axis=1)
+    return _in_float64(out, "log conditionals")
+
+
+def _in_float64(values, what):
+    """``values``, refused naming ``params`` where a sum over the units left float64: each unit's terms are
+    finite (:func:`_natural_in_range`), but several Poisson units each near ``e^709`` add up beyond it."""
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"params (W, b_x, b_y) give {what} beyond float64 (a sum over the units above 1.8e308 "
+                         "in magnitude, e.g. several Poisson units each near e^709): rescale the weights and biases.")
+    return values
 
 
 def log_conditional_hidden(params: EFHParams, x, y) -> np.ndarray:

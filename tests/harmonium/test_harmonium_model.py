@@ -162,6 +162,25 @@ def test_poisson_units_beyond_float64_are_refused_by_name_and_inside_it_answered
         np.testing.assert_allclose(log_conditional_visible(p, y, x), [709.0 - math.exp(709.0) - math.e], rtol=1e-14)
 
 
+def test_poisson_units_whose_sum_leaves_float64_are_refused_by_name():
+    """Two Poisson units at zeta = 709.7 are each inside the range (e^709.7 is 1.65e308), but their
+    log-partitions add up to 3.3e308, beyond float64: the free energy and the log conditional are refused
+    naming params (they returned -inf with an overflow warning). One such unit is answered, from math.exp."""
+    import math
+    import warnings
+
+    x = np.array([[1.0]])
+    p = EFHParams(np.array([[709.7, 709.7]]), np.zeros(1), np.zeros(2), "bernoulli", "poisson")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^params .*beyond float64.*1\.8e308"):
+            free_energy_hidden(p, x)
+        with pytest.raises(ValueError, match=r"^params .*beyond float64.*1\.8e308"):
+            log_conditional_visible(p, np.zeros((1, 2)), x)
+        one = EFHParams(np.array([[709.7, 0.0]]), np.zeros(1), np.zeros(2), "bernoulli", "poisson")
+        np.testing.assert_allclose(free_energy_hidden(one, x), [-(math.exp(709.7) + 1.0)], rtol=1e-14)
+
+
 @pytest.mark.parametrize("bad, word", [
     (lambda p: p._replace(W=np.zeros((3,))), "W"),
     (lambda p: p._replace(b_x=np.zeros(5)), "b_x"),
