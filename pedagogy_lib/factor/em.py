@@ -167,21 +167,6 @@ def _check_init(init, L, K, mean, name="init"):
     return FAParams(C, mean.copy(), Lambda)
 
 
-#: The smallest normal float64: a variance floor below it has lost digits or is 0.
-_TINY = float(np.finfo(float).tiny)
-
-
-def _floor_in_units(fraction, var, name, which):
-    """The variance floor ``fraction * var`` in the data's units, refused naming ``name`` where it is below
-    the smallest normal float64 (the fits would then meet a floor of 0)."""
-    floor = fraction * np.asarray(var, dtype=float)
-    if not np.all(floor >= _TINY):
-        got = f"smallest {float(np.min(var)):.3g}" if np.size(var) > 1 else f"{float(np.min(var)):.3g}"
-        raise ValueError(f"{name} (got {fraction:.3g}) times {which} sample variance ({got}) must be at least "
-                         f"2.2e-308, the smallest normal float64: raise {name} or rescale y.")
-    return floor
-
-
 def _check_floor(value, name):
     value = positive_scalar(value, name)
     if value >= 1.0:
@@ -288,7 +273,7 @@ def fa_em_step(params, y, *, Lambda_floor: float = 1e-3) -> FAParams:
     """
     C0 = check_params(params)[0]
     y, K, mean, var = _check_data(y, C0.shape[1])
-    floor = _floor_in_units(_check_floor(Lambda_floor, "Lambda_floor"), var, "Lambda_floor", "each column's")
+    floor = _check_floor(Lambda_floor, "Lambda_floor") * var
     params = _check_init(params, y.shape[1], K, mean, "params")
     return _fa_m_step(_fa_e_step(params, y), y, params, floor=floor)
 
@@ -362,7 +347,7 @@ def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_
         orthogonal rotation :math:`\mathbf C\mathbf R`; compare :math:`\mathbf C\mathbf C^T+\boldsymbol\Lambda`.
     """
     y, K, mean, var = _check_data(y, K)
-    floor = _floor_in_units(_check_floor(Lambda_floor, "Lambda_floor"), var, "Lambda_floor", "each column's")
+    floor = _check_floor(Lambda_floor, "Lambda_floor") * var
     if init is None:
         init = _fa_init(check_rng(rng), y, K, mean, var, isotropic=False)
     else:
@@ -421,8 +406,7 @@ def ppca_em_step(params, y, *, sigma2: float | None = None, sigma2_floor: float 
     """
     C0 = check_params(params)[0]
     y, K, mean, var = _check_data(y, C0.shape[1], max_K_is_L_minus_1=sigma2 is None, need_every_column=False)
-    floor = float(_floor_in_units(_check_floor(sigma2_floor, "sigma2_floor"), var.mean(), "sigma2_floor",
-                                  "the average"))
+    floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
     params = _check_ppca_init(params, y.shape[1], K, mean, sigma2, "params")
     model = ppca_model(floor, sigma2)
     return model.m_step(model.e_step(params, y), y, params)
@@ -477,8 +461,7 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
         ``params`` is an ``FAParams`` with ``Lambda = sigma2 * ones(L)``.
     """
     y, K, mean, var = _check_data(y, K, max_K_is_L_minus_1=sigma2 is None, need_every_column=False)
-    floor = float(_floor_in_units(_check_floor(sigma2_floor, "sigma2_floor"), var.mean(), "sigma2_floor",
-                                  "the average"))
+    floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
     if init is None:
         init = _fa_init(check_rng(rng), y, K, mean, var, isotropic=True)
         if sigma2 is not None:
@@ -489,14 +472,7 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
         init = init._replace(Lambda=np.maximum(init.Lambda, floor))
     sc2 = float(var.mean())
     scale = np.full(y.shape[1], np.sqrt(sc2))
-    fixed = None
-    if sigma2 is not None:                     # held in the standardized units, where float64 must hold it
-        with np.errstate(over="ignore", under="ignore"):
-            fixed = float(init.Lambda[0]) / sc2
-        if not _TINY <= fixed < np.inf:
-            raise ValueError(f"sigma2 (got {float(init.Lambda[0]):.3g}) must lie between about 1e-308 and 1e308 times "
-                             f"the average sample variance of y's columns ({sc2:.3g}): the fit works in those units.")
-    res = _run_standardized(ppca_model(floor / sc2, fixed), init, y,
+    res = _run_standardized(ppca_model(floor / sc2, None if sigma2 is None else init.Lambda[0] / sc2), init, y,
                             mean, scale, max_iter=max_iter, tol=tol, return_path=return_path)
     if sigma2 is None:
         _warn_floor(res.params.Lambda[:1], np.array([floor]), "sigma2")
@@ -531,8 +507,7 @@ def ppca_ml(y, K: int, *, sigma2_floor: float = 1e-6) -> FAParams:
         ``Lambda = sigma2_ML * ones(L)``.
     """
     y, K, mean, var = _check_data(y, K, max_K_is_L_minus_1=True, need_every_column=False)
-    floor = float(_floor_in_units(_check_floor(sigma2_floor, "sigma2_floor"), var.mean(), "sigma2_floor",
-                                  "the average"))
+    floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
     res = _pca_core(y, K, mean)
     sigma2 = max(float(np.mean(res.eigvals_all[K:])), floor)
     C = res.U * np.sqrt(np.maximum(res.eigvals - sigma2, 0.0))

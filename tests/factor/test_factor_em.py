@@ -526,33 +526,3 @@ def test_data_whose_variances_leave_the_floats_are_refused_naming_the_range(fit,
     kwargs = {} if fit == "fit_iterative_pca" else {"rng": np.random.default_rng(1)}
     with pytest.raises(ValueError, match=r"between about 1e-154 and 1e154"):
         getattr(factor, fit)(y, 1, **kwargs)
-
-
-@pytest.mark.parametrize("fit", ["fit_fa", "fit_ppca"])
-def test_a_floor_below_the_floats_is_refused_naming_the_floor_not_an_internal_name(fit):
-    """Data with deviations of 1e-150 (variance about 1e-300, within the supported range) and a floor of
-    1e-200 of it: the floor in the data's units, 1e-500, is below the floats. The call is refused naming
-    the caller's floor and the range (it named ``Lambda_floor_abs`` or ``sigma2_floor_abs``, which the
-    caller never passed); a floor float64 holds, in the same data, fits."""
-    from pedagogy_lib import factor
-    y = np.random.default_rng(0).standard_normal((40, 3)) * 1e-150
-    name = "Lambda_floor" if fit == "fit_fa" else "sigma2_floor"
-    with pytest.raises(ValueError, match=rf"^{name} \(got 1e-200\).*2\.2e-308"):
-        getattr(factor, fit)(y, 1, rng=np.random.default_rng(1), **{name: 1e-200})
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = getattr(factor, fit)(y, 1, rng=np.random.default_rng(1), max_iter=20, **{name: 1e-6})
-    assert np.all(res.params.Lambda > 0) and np.all(np.isfinite(res.params.C))
-
-
-@pytest.mark.parametrize("sigma2, size", [(1e-300, 1e150), (1e300, 1e-150)])
-def test_a_fixed_ppca_variance_float64_cannot_hold_in_the_datas_units_is_refused_naming_sigma2(sigma2, size):
-    """PPCA with ``sigma2`` held fixed works in units of the data's average variance: 1e-300 beside data of
-    variance 1e300 (or 1e300 beside 1e-300) is a ratio beyond float64, refused naming ``sigma2`` and the
-    range (it said "sigma2 must be positive; got 0" or "must be finite; got inf" of a number the caller
-    did not pass)."""
-    from pedagogy_lib import factor
-    y = np.random.default_rng(0).standard_normal((40, 3)) * size
-    with pytest.raises(ValueError, match=r"^sigma2 \(got 1e[-+]300\) must lie between about 1e-308 and 1e308"):
-        factor.fit_ppca(y, 1, sigma2=sigma2, rng=np.random.default_rng(1))
-
