@@ -15,9 +15,6 @@ is already executed by nbval and by the strict book build):
   kernel runs a submitted notebook);
 * the commands of the "For instructors" page, in order, on that course folder.
 
-Every nbgrader command runs as ``python -m nbgrader`` would, in a fork of one process that has imported
-nbgrader already (``_NBGRADER_SERVER``), so that the nine commands do not each import it again.
-
 The nbgrader parts need nbgrader (``requirements-test.txt``) and are skipped, saying so, where it is
 not installed. Every other notebook's editions are checked without being executed: no solution code
 in the student edition, every answer cell a stub, every other cell unchanged, the instructor
@@ -538,77 +535,12 @@ def test_a_peeking_answer_finds_no_verdict_to_read():
     assert not passed, text
 
 
-#: A process that imports nbgrader once and runs each command it is sent (a JSON line: arguments, working
-#: folder, files for the command's output, a deadline in seconds) in a fork of itself, as ``python -m nbgrader
-#: <arguments>`` runs it in a fresh interpreter: in that folder, with its output in those files, killed at the
-#: deadline; it answers with the exit code. Importing nbgrader costs about 1.7 CPU-s, which each of this file's
-#: nine nbgrader commands paid again in a fresh interpreter.
-_NBGRADER_SERVER = """\
-import atexit, json, os, signal, sys
-import nbgrader
-from nbgrader.apps.nbgraderapp import main
-
-for line in sys.stdin:
-    job = json.loads(line)
-    pid = os.fork()
-    if pid == 0:
-        os.chdir(job["cwd"])
-        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-        for fd, name in ((1, "stdout"), (2, "stderr")):
-            f = os.open(job[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(f, fd)
-            os.close(f)
-        signal.alarm(job["timeout"])
-        sys.argv = [os.path.join(os.path.dirname(nbgrader.__file__), "__main__.py"), *job["args"]]
-        code = 0
-        try:
-            main()
-        except SystemExit as exc:
-            if isinstance(exc.code, str):
-                print(exc.code, file=sys.stderr)
-            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
-        except BaseException:
-            import traceback
-            traceback.print_exc()
-            code = 1
-        atexit._run_exitfuncs()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), flush=True)
-"""
-_SERVER: list[subprocess.Popen] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _nbgrader_server_ends():
-    """The nbgrader process (started by the first command) ends with this file's tests."""
-    yield
-    while _SERVER:
-        proc = _SERVER.pop()
-        proc.stdin.close()
-        proc.wait(timeout=60)
-
-
 def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    """``nbgrader <args>`` run in ``course``, through :data:`_NBGRADER_SERVER`; fails unless it exits with 0."""
-    import tempfile
-
-    if not _SERVER:
-        # nbgrader runs the `alembic` command of its environment: put that environment first on PATH
-        env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT),
-                   PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-        _SERVER.append(subprocess.Popen([sys.executable, "-c", _NBGRADER_SERVER], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, env=env, cwd=course))
-    server = _SERVER[0]
-    with tempfile.TemporaryDirectory(prefix="nbgrader-output-") as tmp:
-        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
-        server.stdin.write(json.dumps({"args": args, "cwd": str(course), "stdout": str(out), "stderr": str(err),
-                                       "timeout": 600}) + "\n")
-        server.stdin.flush()
-        answer = server.stdout.readline()
-        assert answer, f"the nbgrader process ended before running nbgrader {' '.join(args)}"
-        run = subprocess.CompletedProcess(["nbgrader", *args], int(answer), out.read_text(), err.read_text())
+    # nbgrader runs the `alembic` command of its environment: put that environment first on PATH
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT),
+               PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     RAN.append(" ".join(["nbgrader", *args]))
     return run
