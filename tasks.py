@@ -516,6 +516,7 @@ def cmd_check() -> int:
     (rules in ruff.toml), then the fast tests of every family (:data:`CHECK_PYTEST`) with this
     machine's defaults. No notebook runs, nothing is built; the whole suite is ``test``."""
     ensure_env("requirements-test.txt")
+    ensure_bubblewrap()
     env = child_env()
     drop_stale_numba_caches()
     start = time.time()

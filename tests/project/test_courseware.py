@@ -523,7 +523,7 @@ class _Peek:
 """
 
 
-def test_a_peeking_answer_finds_no_verdict_to_read():
+def test_a_peeking_answer_finds_no_verdict_to_read(sandboxed):
     """The peeking answer's frame walk, run without the checks that read an answer's names (as
     ``grading.grade_exercise`` runs it), still earns nothing: the answer leaves the student's process, whose
     frames hold no checker, only as what can be sent (here an opaque object), and the checker sees only that."""

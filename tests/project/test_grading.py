@@ -28,17 +28,6 @@ SECTION = ROOT / "chapters" / "ch07_learning_invertible_models" / "7_1_gmm_kmean
 
 
 @pytest.fixture(scope="module")
-def sandboxed():
-    """Grading runs students' code in the sandbox: without bubblewrap a test that grades is skipped, saying
-    why, except under CI, where it fails with the same message."""
-    problem = G.sandbox_problem()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
-
-
-@pytest.fixture(scope="module")
 def source() -> dict:
     ch = E.read_notebook(SECTION)
     return E.nbgrader_source(ch, {e.label: 1 for e in ch.exercises})
