@@ -174,6 +174,46 @@ def _check_floor(value, name):
     return value
 
 
+#: The smallest normal float64.
+_TINY = float(np.finfo(float).tiny)
+
+
+def _in_units(fraction, var):
+    """A variance floor ``fraction * var`` in the data's units. For data of variance near 1e-300 and a small
+    fraction it is subnormal or 0: the fits hold their floor in units of the data's variance and use this one
+    only to raise the initial variances, where a subnormal or 0 is harmless."""
+    with np.errstate(under="ignore"):
+        return fraction * var
+
+
+def _floor_z(fraction, var, scale2):
+    """A variance floor in units of the data's variance ``scale2`` (an array like ``var``): the fraction itself
+    wherever ``fraction * var`` is not a normal float64, else ``fraction * var / scale2`` (the same number to an
+    ulp, the rounding the fits have always had, so their results are unchanged bit for bit there)."""
+    floor = _in_units(fraction, var)
+    return np.where(floor >= _TINY, floor / scale2, fraction)
+
+
+def _check_step_floor(Lambda, fraction, var, name, which, step):
+    """Refuse an EM step in the data's units whose variance fell below the smallest normal float64.
+
+    It can fall there only on its way to a floor ``fraction * var`` that float64 cannot hold (a subnormal or
+    0; a normal floor keeps it above): the step would return a variance that has lost its digits, or 0 in
+    place of the floor it promises. ``which`` describes ``var`` ("column {}'s", "the average"). ``fit_fa``
+    and ``fit_ppca`` work in units of the data's variance and hold any floor."""
+    low = np.flatnonzero(np.asarray(Lambda) < _TINY)
+    if low.size:
+        v = float(np.ravel(var)[low[0]] if np.size(var) > 1 else var)
+        where = which.format(int(low[0]))
+        raise ValueError(f"{name} (got {fraction:.3g}) times {where} sample variance ({v:.3g}) must be at least "
+                         f"2.2e-308, the smallest normal float64, once {step} works in y's units near that floor: "
+                         f"this step's variance fell to {float(np.ravel(Lambda)[low[0]]):.3g}, below the normal "
+                         f"floats. Raise {name} to at least {_TINY / v:.3g}, rescale y, or fit with "
+                         f"{'fit_fa' if step == 'fa_em_step' else 'fit_ppca'}, which works in units of the data's "
+                         "variance.")
+    return Lambda
+
+
 # --------------------------------------------------------------------------- factor analysis
 
 def _moments(q: FAPosterior, y, c):
@@ -273,9 +313,11 @@ def fa_em_step(params, y, *, Lambda_floor: float = 1e-3) -> FAParams:
     """
     C0 = check_params(params)[0]
     y, K, mean, var = _check_data(y, C0.shape[1])
-    floor = _check_floor(Lambda_floor, "Lambda_floor") * var
+    fraction = _check_floor(Lambda_floor, "Lambda_floor")
     params = _check_init(params, y.shape[1], K, mean, "params")
-    return _fa_m_step(_fa_e_step(params, y), y, params, floor=floor)
+    new = _fa_m_step(_fa_e_step(params, y), y, params, floor=_in_units(fraction, var))
+    _check_step_floor(new.Lambda, fraction, var, "Lambda_floor", "column {}'s", "fa_em_step")
+    return new
 
 
 def _warn_floor(Lambda, floor, what):
@@ -293,7 +335,10 @@ def _run_standardized(model, init, y, mean, scale, *, max_iter, tol, return_path
     r"""Run EM on the standardized data :math:`\mathbf z = (\mathbf y - \bar{\mathbf y})/\mathbf s` and map back.
 
     ``scale`` (shape (L,)) is :math:`\mathbf s`; ``model`` must already be built with floors in
-    :math:`\mathbf z`'s units and ``init`` is in :math:`\mathbf y`'s. Factor analysis and PPCA are
+    :math:`\mathbf z`'s units (the floor fractions, to an ulp, which float64 holds at every scale of
+    :math:`\mathbf y`) and ``init`` is in :math:`\mathbf y`'s. Returns the result in :math:`\mathbf y`'s
+    units and the final noise variances in :math:`\mathbf z`'s (for the test against the floor, which in
+    :math:`\mathbf y`'s units may underflow). Factor analysis and PPCA are
     equivariant under this change of units (:math:`\mathbf C\to\mathbf S\mathbf C`,
     :math:`\boldsymbol\Lambda\to\mathbf S^2\boldsymbol\Lambda`, :math:`\ell\to\ell - N\sum_l\log s_l`), so the
     iterates are those on ``y``; only the stopping rule, relative to :math:`|\ell|`, now sees a
@@ -306,8 +351,10 @@ def _run_standardized(model, init, y, mean, scale, *, max_iter, tol, return_path
     to_y = lambda p: FAParams(p.C * scale[:, None], mean.copy(), p.Lambda * scale**2)       # noqa: E731
     res = run_em(model, to_z(init), z, max_iter=max_iter, tol=tol, return_path=return_path)
     shift = N * float(np.sum(np.log(scale)))
-    return EMResult(to_y(res.params), res.log_lik - shift, None if res.elbo is None else res.elbo - shift,
-                    res.n_iter, res.converged, None if res.path is None else tuple(to_y(p) for p in res.path))
+    with np.errstate(under="ignore"):
+        out = EMResult(to_y(res.params), res.log_lik - shift, None if res.elbo is None else res.elbo - shift,
+                       res.n_iter, res.converged, None if res.path is None else tuple(to_y(p) for p in res.path))
+    return out, res.params.Lambda
 
 
 def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_iter: int = 1000,
@@ -335,7 +382,10 @@ def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_
     Lambda_floor : float
         In (0, 1): :math:`\Lambda_l \ge` ``Lambda_floor`` times the sample variance of column
         ``l``. Reaching it raises a :class:`HeywoodWarning`. Lower it (e.g. ``1e-9``) to compare
-        with software that uses a tiny absolute floor, such as scikit-learn (``1e-12``).
+        with software that uses a tiny absolute floor, such as scikit-learn (``1e-12``). The fit
+        holds the floor in units of each column's variance, so any fraction works at any scale
+        of ``y``; a returned :math:`\Lambda_l` at a floor below 2.2e-308 in ``y``'s units is
+        rounded to a subnormal or 0 (the warning still says so).
     return_path : bool
         Keep every iterate (for animations).
 
@@ -347,16 +397,17 @@ def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_
         orthogonal rotation :math:`\mathbf C\mathbf R`; compare :math:`\mathbf C\mathbf C^T+\boldsymbol\Lambda`.
     """
     y, K, mean, var = _check_data(y, K)
-    floor = _check_floor(Lambda_floor, "Lambda_floor") * var
+    fraction = _check_floor(Lambda_floor, "Lambda_floor")
     if init is None:
         init = _fa_init(check_rng(rng), y, K, mean, var, isotropic=False)
     else:
         init = _check_init(init, y.shape[1], K, mean)
-    init = init._replace(Lambda=np.maximum(init.Lambda, floor))
+    init = init._replace(Lambda=np.maximum(init.Lambda, _in_units(fraction, var)))
     scale = np.sqrt(var)
-    res = _run_standardized(fa_model(floor / scale**2), init, y, mean, scale, max_iter=max_iter, tol=tol,
-                            return_path=return_path)
-    _warn_floor(res.params.Lambda, floor, "Lambda")
+    floor_z = _floor_z(fraction, var, scale**2)    # the floor in units of each column's variance
+    res, Lambda_z = _run_standardized(fa_model(floor_z), init, y, mean, scale, max_iter=max_iter, tol=tol,
+                                      return_path=return_path)
+    _warn_floor(Lambda_z, floor_z, "Lambda")
     return res
 
 
@@ -406,10 +457,13 @@ def ppca_em_step(params, y, *, sigma2: float | None = None, sigma2_floor: float 
     """
     C0 = check_params(params)[0]
     y, K, mean, var = _check_data(y, C0.shape[1], max_K_is_L_minus_1=sigma2 is None, need_every_column=False)
-    floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
+    fraction = _check_floor(sigma2_floor, "sigma2_floor")
+    sc2 = float(var.mean())
     params = _check_ppca_init(params, y.shape[1], K, mean, sigma2, "params")
-    model = ppca_model(floor, sigma2)
-    return model.m_step(model.e_step(params, y), y, params)
+    new = _ppca_m_step(_fa_e_step(params, y), y, params, floor=_in_units(fraction, sc2), sigma2_fixed=sigma2)
+    if sigma2 is None:
+        _check_step_floor(new.Lambda[:1], fraction, sc2, "sigma2_floor", "the average", "ppca_em_step")
+    return new
 
 
 def _check_ppca_init(init, L, K, mean, sigma2, name="init"):
@@ -442,7 +496,9 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
     init : FAParams, optional
         Isotropic ``Lambda``; ``c`` is replaced by the sample mean.
     sigma2 : float, optional
-        Hold the noise variance fixed at this value instead of learning it.
+        Hold the noise variance fixed at this value instead of learning it. The fit works in units
+        of the average sample variance of ``y``'s columns, so ``sigma2`` must lie between about
+        2.2e-308 and 1.8e308 times that variance (a ``ValueError`` names ``sigma2`` otherwise).
     max_iter, tol : int, float
         See :func:`~pedagogy_lib.em.run_em` (relative tolerance on the log likelihood, never below
         :math:`64\epsilon`, the rounding of the computed likelihood). The rule is applied to the
@@ -452,7 +508,8 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
         :math:`\sigma` multiplied by it (``log_lik`` is reported for ``y`` itself).
     sigma2_floor : float
         In (0, 1): a learned :math:`\sigma^2` stays at or above this fraction of the average sample
-        variance; reaching it raises a :class:`HeywoodWarning`.
+        variance; reaching it raises a :class:`HeywoodWarning`. The fit holds the floor in units of
+        that variance, so any fraction works at any scale of ``y``.
     return_path : bool
 
     Returns
@@ -461,21 +518,30 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
         ``params`` is an ``FAParams`` with ``Lambda = sigma2 * ones(L)``.
     """
     y, K, mean, var = _check_data(y, K, max_K_is_L_minus_1=sigma2 is None, need_every_column=False)
-    floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
+    fraction = _check_floor(sigma2_floor, "sigma2_floor")
+    sc2 = float(var.mean())
     if init is None:
         init = _fa_init(check_rng(rng), y, K, mean, var, isotropic=True)
         if sigma2 is not None:
             init = init._replace(Lambda=np.full(y.shape[1], positive_scalar(sigma2, "sigma2")))
     else:
         init = _check_ppca_init(init, y.shape[1], K, mean, sigma2)
+    fixed = None
     if sigma2 is None:
-        init = init._replace(Lambda=np.maximum(init.Lambda, floor))
-    sc2 = float(var.mean())
+        init = init._replace(Lambda=np.maximum(init.Lambda, _in_units(fraction, sc2)))
+    else:                               # held in units of the average variance, where float64 must hold it
+        with np.errstate(over="ignore", under="ignore"):
+            fixed = float(init.Lambda[0]) / sc2
+        if not _TINY <= fixed < np.inf:
+            raise ValueError(f"sigma2 (got {float(init.Lambda[0]):.3g}) must lie between about 2.2e-308 and 1.8e308 "
+                             f"times the average sample variance of y's columns ({sc2:.3g}), since the fit works in "
+                             "units of that variance: rescale y or choose another sigma2.")
     scale = np.full(y.shape[1], np.sqrt(sc2))
-    res = _run_standardized(ppca_model(floor / sc2, None if sigma2 is None else init.Lambda[0] / sc2), init, y,
-                            mean, scale, max_iter=max_iter, tol=tol, return_path=return_path)
+    floor_z = float(_floor_z(fraction, sc2, sc2))  # the floor in units of the average variance
+    res, Lambda_z = _run_standardized(ppca_model(floor_z, fixed), init, y, mean, scale, max_iter=max_iter,
+                                      tol=tol, return_path=return_path)
     if sigma2 is None:
-        _warn_floor(res.params.Lambda[:1], np.array([floor]), "sigma2")
+        _warn_floor(Lambda_z[:1], np.array([floor_z]), "sigma2")
     return res
 
 

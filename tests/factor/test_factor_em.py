@@ -526,3 +526,85 @@ def test_data_whose_variances_leave_the_floats_are_refused_naming_the_range(fit,
     kwargs = {} if fit == "fit_iterative_pca" else {"rng": np.random.default_rng(1)}
     with pytest.raises(ValueError, match=r"between about 1e-154 and 1e154"):
         getattr(factor, fit)(y, 1, **kwargs)
+
+
+def _heywood_data():
+    """Column 1 is exactly twice column 0: with one factor the likelihood is maximized at Lambda_0 = Lambda_1 = 0
+    (a Heywood case), so EM drives those two variances down to their floors, halving them per step."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((50, 1))
+    return np.hstack([x, 2 * x, x + rng.standard_normal((50, 1))])
+
+
+@pytest.mark.parametrize("fit, floor", [("fit_fa", "Lambda_floor"), ("fit_ppca", "sigma2_floor")])
+def test_a_floor_fraction_below_the_floats_in_the_datas_units_fits_as_at_scale_one(fit, floor):
+    """Data of variance about 1e-300 (deviations 1e-150, inside the supported range) with a floor fraction
+    of 1e-200: the floor in the data's units, 1e-500, is below the floats, and the call was refused naming
+    ``Lambda_floor_abs`` / ``sigma2_floor_abs``, which the caller never passed. The fits hold the floor in
+    units of the data's variance, where it is 1e-200, so they give the scale-1 fit with C times 1e-150 and
+    the variances times 1e-300, at the same iteration. Oracle: the same fit of the data at scale 1."""
+    from pedagogy_lib import factor
+    y = np.random.default_rng(0).standard_normal((40, 3))
+    s = 1e-150
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                    # 200 iterations may stop short of convergence
+        a = getattr(factor, fit)(y, 1, rng=np.random.default_rng(1), max_iter=200, **{floor: 1e-200})
+        b = getattr(factor, fit)(y * s, 1, rng=np.random.default_rng(1), max_iter=200, **{floor: 1e-200})
+    assert b.n_iter == a.n_iter
+    np.testing.assert_allclose(b.params.C / s, a.params.C, rtol=1e-12, atol=1e-12 * np.abs(a.params.C).max())
+    np.testing.assert_allclose(b.params.Lambda / s**2, a.params.Lambda, rtol=1e-12)
+    np.testing.assert_allclose(np.ravel(b.log_lik)[-1] + y.size * np.log(s), np.ravel(a.log_lik)[-1], rtol=1e-12)
+
+
+def test_a_heywood_fit_reaches_a_floor_below_the_normal_floats_and_warns():
+    """The floor reached in units of each column's variance: a fraction of 1e-10 of a variance near 1e-300
+    is 1e-310 in the data's units, a subnormal. The fit reaches it in the two collinear columns, warns
+    naming them, and returns the scale-1 answer times 1e-300 there, rounded to a subnormal (float64 holds
+    no closer number); the third column and the loadings match the scale-1 fit to rounding."""
+    y, s = _heywood_data(), 1e-150
+    runs = {}
+    for scale in (1.0, s):
+        with pytest.warns(fl.HeywoodWarning, match=r"dimension\(s\) \[0, 1\]"):
+            runs[scale] = fl.fit_fa(y * scale, 1, rng=np.random.default_rng(1), Lambda_floor=1e-10, max_iter=100)
+    a, b = runs[1.0], runs[s]
+    var = np.var(y, axis=0)
+    np.testing.assert_allclose(a.params.Lambda[:2], 1e-10 * var[:2], rtol=1e-12)
+    np.testing.assert_allclose(b.params.Lambda[:2], 1e-10 * var[:2] * s * s, rtol=1e-6)   # 2^-1074 of 1e-310
+    np.testing.assert_allclose(b.params.Lambda[2] / s**2, a.params.Lambda[2], rtol=1e-12)
+    np.testing.assert_allclose(b.params.C / s, a.params.C, rtol=1e-12)
+
+
+@pytest.mark.parametrize("sigma2, size", [(1e-300, 1e150), (1e300, 1e-150)])
+def test_a_fixed_ppca_variance_float64_cannot_hold_in_the_datas_units_is_refused_naming_sigma2(sigma2, size):
+    """PPCA with ``sigma2`` fixed works in units of the average sample variance: 1e-300 beside data of
+    variance 1e300 (or 1e300 beside 1e-300) is a ratio of 1e-600 (1e600), beyond float64, and is refused
+    naming ``sigma2`` and the range (it said "sigma2 must be positive; got 0" or "must be finite; got inf"
+    of numbers the caller did not pass)."""
+    y = np.random.default_rng(0).standard_normal((40, 3)) * size
+    with pytest.raises(ValueError, match=r"^sigma2 \(got 1e[-+]300\) must lie between about 2\.2e-308 and 1\.8e308 "
+                                         r"times the average sample variance"):
+        fl.fit_ppca(y, 1, sigma2=sigma2, rng=np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("step, floor", [("fa_em_step", "Lambda_floor"), ("ppca_em_step", "sigma2_floor")])
+def test_an_em_step_in_the_datas_units_holds_or_refuses_a_floor_below_the_floats_by_its_name(step, floor):
+    """One EM step works in the data's units. With data of variance about 1e-300 and a floor fraction of
+    1e-200 (1e-500 in those units) a step whose variances stay normal floats is the scale-1 step times
+    1e-300 (``ppca_em_step`` refused it naming ``sigma2_floor_abs``). Steps of the Heywood case drive two
+    variances down towards the floor (halving per step): once one falls below 2.2e-308 the step is refused naming the caller's
+    floor and the range (``fa_em_step`` returned a subnormal variance that had lost its digits, then 0)."""
+    s = 1e-150
+    y = _heywood_data()
+    if step == "ppca_em_step":
+        y = np.hstack([y[:, :2], 3 * y[:, :1]])          # three collinear columns: sigma2 -> 0
+    L = y.shape[1]
+    p1 = fa.FAParams(np.array([[1.0], [2.0], [1.0]]), y.mean(0), np.full(L, 1e-6))
+    ps = fa.FAParams(p1.C * s, p1.c * s, p1.Lambda * s * s)
+    a = getattr(fl, step)(p1, y, **{floor: 1e-200})
+    b = getattr(fl, step)(ps, y * s, **{floor: 1e-200})
+    np.testing.assert_allclose(b.Lambda / s**2, a.Lambda, rtol=1e-9)
+    np.testing.assert_allclose(b.C / s, a.C, rtol=1e-12)
+    with pytest.raises(ValueError, match=rf"^{floor} \(got 1e-200\) times .*sample variance .* must be at least "
+                                         r"2\.2e-308.*fell to .*Raise " + floor):
+        for _ in range(60):                               # they halve per step: 2e-8 after 20
+            b = getattr(fl, step)(b, y * s, **{floor: 1e-200})
