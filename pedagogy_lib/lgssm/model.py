@@ -183,13 +183,17 @@ def _check_fields(params: LGSSMParams) -> tuple:
     for field, arr in fields.items():
         big = float(np.max(np.abs(arr))) if arr.size else 0.0
         if big > MAX_MAGNITUDE:
-            # a location enters the recursions through C mu and A mu, squared in the residual's quadratic
-            # form; a matrix through products of three (C Sigma C^T, A Sigma A^T)
-            how = ("squares of products of two such quantities (the residual y - C mu, A mu)" if arr.ndim == 1
-                   else "products of three such quantities (C Sigma C^T, A Sigma A^T)")
-            raise ValueError(f"{field} has an entry of magnitude {big:.3g}: the Kalman recursions form {how}, "
-                             f"which double precision resolves only for entries up to about {MAX_MAGNITUDE:.0e}. "
-                             "Rescale the state or the observations.")
+            # the limit is the model's, not one algorithm's (every caller of these checks meets it: the
+            # Kalman filter and smoother, sampling, the particle filter and smoothers, EM): a location enters
+            # the model's densities through C mu and A mu, squared in the residual's quadratic form; a matrix
+            # enters its covariances of the next state and of the observations as products of three
+            how = ("the model's log densities square products of two such quantities (the residual y - C mu, "
+                   "A mu)" if arr.ndim == 1 else "the model's covariances of the next state and of the "
+                   "observations are products of three such quantities (A Sigma A^T, C Sigma C^T)")
+            raise ValueError(f"{field} has an entry of magnitude {big:.3g}: {how}, which double precision "
+                             f"resolves only for entries up to about {MAX_MAGNITUDE:.0e}, so this linear-Gaussian "
+                             "state-space model is refused whatever is computed with it. Rescale the state or the "
+                             "observations.")
     return (LGSSMParams(mu1, Sigma1, A, B, a, Sigma_x, C, c, Sigma_y_x), (n, m, B.shape[1]),
             CovarianceFactors(L_Sigma1, L_Sigma_x, L_Sigma_y_x))
 

@@ -2001,3 +2001,29 @@ def test_the_edge_of_a_range_is_refused_by_name(index):
     assert re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message), f"{what}: {message}"
     for other in not_named:
         assert other not in message, f"{what}: the message names {other!r}, which the caller did not pass: {message}"
+
+
+@pytest.mark.parametrize("caller", ["kalman_filter", "kalman_smoother", "sample_lgssm", "particle_filter", "ffbsm",
+                                    "fit_lgssm"])
+@pytest.mark.parametrize("field", ["A", "mu1"])
+def test_the_lgssm_magnitude_refusal_is_true_for_every_caller(caller, field):
+    """A linear-Gaussian model with an entry beyond 1e75 is refused by every function that takes one, and the
+    reason given is the model's, true whoever called: it said "the Kalman recursions form ..." to callers of
+    the particle filter, its smoother, sampling and EM, which run no Kalman recursion."""
+    from pedagogy_lib.lgssm import LGSSMParams, fit_lgssm, kalman_filter, kalman_smoother, sample_lgssm
+    from pedagogy_lib.smc import ffbsm, particle_filter
+    n = m = 2
+    good = LGSSMParams(np.zeros(n), np.eye(n), 0.9 * np.eye(n), None, np.zeros(n), 0.1 * np.eye(n), np.eye(m, n),
+                       np.zeros(m), 0.5 * np.eye(m))
+    big = good._replace(**{field: getattr(good, field) + 1e80})
+    y = np.random.default_rng(0).standard_normal((6, m))
+    calls = {"kalman_filter": lambda: kalman_filter(big, y), "kalman_smoother": lambda: kalman_smoother(big, y),
+             "sample_lgssm": lambda: sample_lgssm(big, 6, rng=np.random.default_rng(1)),
+             "particle_filter": lambda: particle_filter(big, y, np.random.default_rng(1), 20),
+             "ffbsm": lambda: ffbsm(big, particle_filter(good, y, np.random.default_rng(1), 20)),
+             "fit_lgssm": lambda: fit_lgssm(y, n, init=big, max_iter=2)}
+    with pytest.raises(ValueError, match=rf"^{field} has an entry of magnitude 1e\+80: ") as err:
+        quiet(calls[caller])
+    message = str(err.value)
+    assert "Kalman" not in message and "recursion" not in message, message
+    assert "the model's" in message and "1e+75" in message, message
