@@ -8,14 +8,21 @@ the time update, which for a nonlinear :math:`\mathcal M` has no closed form:
   :math:`\boldsymbol\Upsilon_{t|t-1} = \mathbf M\boldsymbol\Upsilon_{t-1|t-1}\mathbf M^T + \boldsymbol\Sigma_{\hat x}`
   with :math:`\mathbf M` the tangent-linear model at the previous mean;
 * the **UKF** pushes ``2n + 1`` sigma points through :math:`\mathcal M` and matches moments
-  (the unscented transform with the scaled weights of Wan and van der Merwe).
+  (the unscented transform with the scaled weights of Wan and van der Merwe). Where the points sit
+  closer to the mean than float64 resolves around it (a spread below about 1e-8 of the mean's size,
+  as after near-exact observations), the transform equals the linearization to that accuracy and the
+  tangent-linear model forecasts instead.
 
 Observations are linear (:math:`\mathbf C\mathbf x + \mathbf c`), so the measurement update is
-exact for both. On a linear model both equal the Kalman filter to rounding.
+exact for both, and the unscented transform of :math:`\mathbf C\mathbf x + \mathbf c` reproduces its
+moments exactly: both filters share one update, in a square-root form that holds for observation
+noise from 1e-300 to 1e300 of the prior spread. On a linear model both equal the Kalman filter to
+rounding.
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 from ..core.checks import as_array, as_scalar, check_backend, check_spd
 from . import kernels
@@ -33,14 +40,34 @@ def _kalman_update(mean, cov, y_t, C, c, Sigma_y_x):
         \bar{\mathbf x} \leftarrow \bar{\mathbf x} + \mathbf K(\mathbf y_t - \mathbf C\bar{\mathbf x} - \mathbf c),\quad
         \boldsymbol\Upsilon \leftarrow \boldsymbol\Upsilon - \mathbf K\mathbf C\boldsymbol\Upsilon.
 
+    Computed in square-root information form, so that no ratio of the observation noise to the prior
+    spread spoils it: :math:`\boldsymbol\Upsilon - \mathbf K\mathbf C\boldsymbol\Upsilon` cancels to the
+    rounding of :math:`\boldsymbol\Upsilon` once the noise is 1e-16 of it (and the covariance form then loses
+    positive definiteness; a Joseph form cancels in :math:`\mathbf I - \mathbf K\mathbf C` the same way).
+    With :math:`\mathbf L_\Upsilon\mathbf L_\Upsilon^T = \boldsymbol\Upsilon`, :math:`\mathbf L_R\mathbf L_R^T =
+    \boldsymbol\Sigma_{\hat y|\hat x}` and :math:`\mathbf x = \bar{\mathbf x} + \mathbf L_\Upsilon\mathbf z`, the prior is
+    :math:`\mathbf z\sim\mathcal N(\mathbf 0, \mathbf I)` and the whitened observation
+    :math:`\mathbf L_R^{-1}(\mathbf y_t - \mathbf C\bar{\mathbf x} - \mathbf c) = \mathbf H\mathbf z + \text{unit noise}`,
+    :math:`\mathbf H = \mathbf L_R^{-1}\mathbf C\mathbf L_\Upsilon`. A QR factorization
+    :math:`[\mathbf H; \mathbf I] = \mathbf Q\mathbf R` gives the posterior precision of :math:`\mathbf z`,
+    :math:`\mathbf I + \mathbf H^T\mathbf H = \mathbf R^T\mathbf R`, without forming it, so the posterior is
+    :math:`\boldsymbol\Upsilon = \mathbf W\mathbf W^T` with :math:`\mathbf W = \mathbf L_\Upsilon\mathbf R^{-1}`
+    (positive semi-definite by construction) and its mean the least-squares :math:`\mathbf z`. Equal to the
+    formulas above in exact arithmetic; tested against the information form in 50-digit arithmetic for noise
+    from 1e-300 to 1e300 of the prior.
+
     Inputs are trusted (the filters validate once).
     """
-    PCt = cov @ C.T
-    S = C @ PCt + Sigma_y_x
-    L = np.linalg.cholesky(S)
-    K = np.linalg.solve(L.T, np.linalg.solve(L, PCt.T)).T
-    mean = mean + K @ (y_t - C @ mean - c)
-    cov = cov - K @ PCt.T
+    n, m = mean.shape[0], y_t.shape[0]
+    L_P = _cov_sqrt(cov)
+    L_R = np.linalg.cholesky(Sigma_y_x)
+    H = solve_triangular(L_R, C @ L_P, lower=True, check_finite=False)
+    r = solve_triangular(L_R, y_t - C @ mean - c, lower=True, check_finite=False)
+    Q, R = np.linalg.qr(np.vstack([H, np.eye(n)]))
+    z = solve_triangular(R, Q[:m].T @ r, check_finite=False)
+    W = solve_triangular(R, L_P.T, trans="T", check_finite=False).T       # L_P R^{-1}
+    mean = mean + L_P @ z
+    cov = W @ W.T
     return mean, 0.5 * (cov + cov.T)
 
 
@@ -119,6 +146,21 @@ def _sigma_points(mean, cov, alpha, beta, kappa):
     w_cov = w_mean.copy()
     w_cov[0] += 1.0 - alpha ** 2 + beta
     return X, w_mean, w_cov
+
+
+#: Largest rounding, relative to a sigma point's offset from the mean, at which the points still carry it.
+_RESOLUTION = 1e-8
+
+
+def _resolved(X, cov, n_lam) -> bool:
+    """Whether the sigma points ``X`` (2n + 1, n) carry their offsets from the mean, the columns of a square
+    root of ``n_lam * cov``: float64 rounds a point to about eps times its size, which must stay below
+    ``_RESOLUTION`` of the offsets (the square root of the smallest nonzero variance of ``n_lam * cov``)."""
+    w = np.linalg.eigvalsh(n_lam * cov)
+    w = w[w > _ROUNDING_ULPS * cov.shape[0] * _EPS * max(float(w[-1]), 0.0)]
+    if not w.size:
+        return True
+    return bool(_EPS * float(np.max(np.abs(X))) <= _RESOLUTION * float(np.sqrt(w[0])))
 
 
 def ekf(model: DAModel, y, *, truth=None, backend: str = "auto"):
@@ -212,21 +254,22 @@ def _ukf_step(model, y, t, mean, cov, fmeans, alpha, beta, kappa, backend):
     """One forecast (for t > 0) and measurement update of the UKF; writes ``fmeans[t]``."""
     if t > 0:
         X, wm, wc = _sigma_points(mean, cov, alpha, beta, kappa)
-        FX = propagate(model.dynamics, X, backend=backend)
-        mean = wm @ FX
-        D = FX - mean
-        cov = (D * wc[:, None]).T @ D + model.Sigma_x
+        if _resolved(X, cov, alpha ** 2 * (mean.shape[0] + kappa)):     # n + lambda
+            FX = propagate(model.dynamics, X, backend=backend)
+            mean = wm @ FX
+            D = FX - mean
+            cov = (D * wc[:, None]).T @ D + model.Sigma_x
+        else:
+            # the sigma points sit closer to the mean than float64 resolves around it (a spread below about
+            # 1e-8 of |mean|, as after near-exact observations of a perfect model): there the unscented
+            # transform equals the linearization to 1e-8 or better, which the tangent-linear model gives
+            # without the rounding of mean +- L
+            mean, M = cycle_jacobian(model.dynamics, mean, backend=backend)
+            cov = M @ cov @ M.T + model.Sigma_x
         cov = 0.5 * (cov + cov.T)
     fmeans[t] = mean
-    # the unscented measurement update: sigma points of the forecast, pushed through C x + c
-    X, wm, wc = _sigma_points(mean, cov, alpha, beta, kappa)
-    Yp = X @ model.C.T + model.c
-    y_hat = wm @ Yp
-    DX, DY = X - mean, Yp - y_hat
-    P_yy = (DY * wc[:, None]).T @ DY + model.Sigma_y_x
-    P_xy = (DX * wc[:, None]).T @ DY
-    K = np.linalg.solve(P_yy, P_xy.T).T
-    mean = mean + K @ (y[t] - y_hat)
-    cov = cov - K @ P_yy @ K.T
-    cov = 0.5 * (cov + cov.T)
-    return mean, cov
+    # the measurement update: the unscented transform of the linear C x + c reproduces its moments exactly
+    # (y_hat = C mean + c, P_yy = C cov C^T + Sigma_y_x, P_xy = cov C^T, whatever alpha, beta and kappa),
+    # so the unscented update is Eq. 2.47 itself; it is computed as the EKF's, in square-root form, which
+    # stays right where P_yy's gain formula cancels (observation noise 1e-16 of the spread or less)
+    return _kalman_update(mean, cov, y[t], model.C, model.c, model.Sigma_y_x)
