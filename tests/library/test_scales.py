@@ -1804,8 +1804,10 @@ _NAMED_REASONS = {
 
 # ================================================================================ the registry
 #: Why a public function has no case. Every public function of every family's ``__all__`` is either named by a
-#: case above or listed here under one of these reasons; tests/library/test_library_layout.py fails for a
-#: public function with neither, so a new function arrives with its sweep or its reason.
+#: case (here or in a scale_cases_* module) or listed here with its reason: one of the reason constants
+#: imported from scale_kit.py (NO_SCALED_INPUT, VALIDATION, CONSTRUCTOR, ...), a one-line reason of its own in
+#: ``_NAMED_REASONS``, or a scale_cases_* module's own NOT_SWEPT. tests/library/test_library_layout.py fails
+#: for a public function with neither, so a new function arrives with its sweep or its reason.
 NOT_SWEPT = {
     **_NAMED_REASONS,
     **{k: r for m in _CASE_MODULES for k, r in m.NOT_SWEPT.items()},
