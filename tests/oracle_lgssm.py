@@ -12,6 +12,8 @@ gives :math:`\mathbf x = \mathbf m + \mathbf M\boldsymbol\epsilon` with block lo
 ``[x_1..x_T, y_1..y_T]`` (0-based rows as in the library) is returned as a ``Gaussian``.
 
 Used by ``tests/lgssm/test_kalman.py`` and by the particle-filter tests; keep the function names stable.
+:func:`high_precision_filter` is the filter of a perfect model in many digits, for the assimilation
+filters' tests at extreme noise ratios.
 """
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ from scipy.linalg import block_diag
 
 from pedagogy_lib.gaussian.blocks import Gaussian, condition, mvn_logpdf
 
-__all__ = ["lgssm_joint", "posterior_states", "oracle_filter", "oracle_smoother", "oracle_log_evidence"]
+__all__ = ["lgssm_joint", "posterior_states", "oracle_filter", "oracle_smoother", "oracle_log_evidence",
+           "high_precision_filter"]
 
 
 def _unpack(params, T, u):
@@ -120,3 +123,23 @@ def oracle_log_evidence(params, y, u=None, upto: int | None = None) -> float:
         return 0.0
     obs = np.array([T * n + t * m + i for t in rows for i in range(m)], dtype=int)
     return float(mvn_logpdf(np.concatenate([y[t] for t in rows]), joint.mu[obs], joint.Sigma[np.ix_(obs, obs)]))
+
+
+def high_precision_filter(A, C, mu1, S1, R, y, dps=50):
+    """Filtered means and covariances of a perfect linear model (no state noise) in ``dps``-digit arithmetic,
+    in information form: (Upsilon^-1 + C^T R^-1 C)^-1, a sum of positive definite terms that cancels at no
+    ratio of the observation noise to the prior spread."""
+    import mpmath as mp
+    with mp.workdps(dps):
+        M = lambda X: mp.matrix(np.atleast_2d(X).tolist())             # noqa: E731
+        mu, P, Am, Cm, Ri = M(mu1).T, M(S1), M(A), M(C), M(R) ** -1
+        means, covs = [], []
+        for t in range(y.shape[0]):
+            if t:
+                mu, P = Am * mu, Am * P * Am.T
+            Pi = P ** -1
+            P = (Pi + Cm.T * Ri * Cm) ** -1
+            mu = P * (Pi * mu + Cm.T * Ri * M(y[t]).T)
+            means.append([float(v) for v in mu])
+            covs.append([[float(P[i, j]) for j in range(P.cols)] for i in range(P.rows)])
+    return np.array(means), np.array(covs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oracle_lgssm import oracle_filter
+from oracle_lgssm import high_precision_filter, oracle_filter
 from pedagogy_lib import assimilation as da
 from pedagogy_lib.lgssm import LGSSMParams, kalman_filter, sample_lgssm
 
@@ -243,24 +243,6 @@ def test_ukf_resolves_an_observation_far_more_precise_than_the_spread(noise, q):
     np.testing.assert_allclose(u.cov[0], S1 - np.outer(k, k) / (C[0] @ k + noise), rtol=1e-9, atol=1e-12)
 
 
-def _mp_information_filter(A, C, mu1, S1, R, y, dps=50):
-    """The filter of a perfect linear model in ``dps`` digits, in information form (no cancellation)."""
-    import mpmath as mp
-    with mp.workdps(dps):
-        M = lambda X: mp.matrix(np.atleast_2d(X).tolist())             # noqa: E731
-        mu, P, Am, Cm, Ri = M(mu1).T, M(S1), M(A), M(C), M(R) ** -1
-        means, covs = [], []
-        for t in range(y.shape[0]):
-            if t:
-                mu, P = Am * mu, Am * P * Am.T
-            Pi = P ** -1
-            P = (Pi + Cm.T * Ri * Cm) ** -1
-            mu = P * (Pi * mu + Cm.T * Ri * M(y[t]).T)
-            means.append([float(v) for v in mu])
-            covs.append([[float(P[i, j]) for j in range(P.cols)] for i in range(P.rows)])
-    return np.array(means), np.array(covs)
-
-
 @pytest.mark.parametrize("m", [2, 3])
 @pytest.mark.parametrize("ratio", [1e-300, 1e-100, 1e-20, 1e-16, 1e-8, 1.0, 1e100, 1e300])
 def test_ekf_and_ukf_observe_every_state_at_any_noise_to_prior_ratio(ratio, m):
@@ -276,7 +258,7 @@ def test_ekf_and_ukf_observe_every_state_at_any_noise_to_prior_ratio(ratio, m):
     y = np.random.default_rng(4).standard_normal((3, m))
     R = ratio * np.diag([1.0, 0.5, 2.0])[:m, :m]
     mod = da.DAModel(da.linear_dynamics(A), mu1, S1, np.zeros((2, 2)), C, np.zeros(m), R)
-    means, covs = _mp_information_filter(A, C, mu1, S1, R, y)
+    means, covs = high_precision_filter(A, C, mu1, S1, R, y)
     for fn in (da.ekf, da.ukf):
         res = fn(mod, y)
         np.testing.assert_allclose(res.mean, means, rtol=1e-9, atol=1e-12)

@@ -5,6 +5,7 @@ import itertools
 
 import numpy as np
 import pytest
+from oracle_lgssm import high_precision_filter
 from scale_kit import LINEAR_EXPONENTS, case, close, quiet
 
 #: This module's public functions without a case, with the reason (every one has a case).
@@ -258,25 +259,6 @@ def case_filters_observation_noise(s, rng):
             close(np.array([np.cov(E.T) for E in res.ensemble]), covs, rtol=0, atol=1e-10, what=f"{what} covariances")
 
 
-def _kalman_mp_information(A, C, mu1, S1, R, y, dps=50):
-    """Filtered means and covariances of a perfect linear model in ``dps``-digit arithmetic, in information
-    form: (Upsilon^-1 + C^T R^-1 C)^-1, a sum of positive definite terms that cancels at no noise level."""
-    import mpmath as mp
-    with mp.workdps(dps):
-        M = lambda X: mp.matrix(np.atleast_2d(X).tolist())             # noqa: E731
-        mu, P, Am, Cm, Ri = M(mu1).T, M(S1), M(A), M(C), M(R) ** -1
-        means, covs = [], []
-        for t in range(y.shape[0]):
-            if t:
-                mu, P = Am * mu, Am * P * Am.T
-            Pi = P ** -1
-            P = (Pi + Cm.T * Ri * Cm) ** -1
-            mu = P * (Pi * mu + Cm.T * Ri * M(y[t]).T)
-            means.append([float(v) for v in mu])
-            covs.append([[float(P[i, j]) for j in range(P.cols)] for i in range(P.rows)])
-    return np.array(means), np.array(covs)
-
-
 @case("assimilation.nonlinear_filters.ekf", "assimilation.nonlinear_filters.ukf", exponents=LINEAR_EXPONENTS)
 def case_filters_noise_ratio_with_every_state_observed(s, rng):
     """Observation noise s times the identity against a prior of unit spread, perfect linear model, three
@@ -291,7 +273,7 @@ def case_filters_noise_ratio_with_every_state_observed(s, rng):
     y = rng.normal(size=(3, 3))
     R = s * np.diag([1.0, 0.5, 2.0])
     mod = DAModel(linear_dynamics(A), mu1, S1, np.zeros((2, 2)), C, np.zeros(3), R)
-    means, covs = _kalman_mp_information(A, C, mu1, S1, R, y)
+    means, covs = high_precision_filter(A, C, mu1, S1, R, y)
     for name, fn in (("EKF", ekf), ("UKF", ukf)):
         r = quiet(fn, mod, y)
         for t in range(3):
