@@ -538,14 +538,16 @@ def _heywood_data():
 
 @pytest.mark.parametrize("fit, floor", [("fit_fa", "Lambda_floor"), ("fit_ppca", "sigma2_floor")])
 def test_a_floor_fraction_below_the_floats_in_the_datas_units_fits_as_at_scale_one(fit, floor):
-    """Data of variance about 1e-300 (deviations 1e-150, inside the supported range) with a floor fraction
-    of 1e-200: the floor in the data's units, 1e-500, is below the floats, and the call was refused naming
-    ``Lambda_floor_abs`` / ``sigma2_floor_abs``, which the caller never passed. The fits hold the floor in
-    units of the data's variance, where it is 1e-200, so they give the scale-1 fit with C times 1e-150 and
-    the variances times 1e-300, at the same iteration. Oracle: the same fit of the data at scale 1."""
+    """Data of variance about 1e-301 (deviations 2^-500, about 3e-151, inside the supported range) with a
+    floor fraction of 1e-200: the floor in the data's units, about 1e-501, is below the floats, and the call
+    was refused naming ``Lambda_floor_abs`` / ``sigma2_floor_abs``, which the caller never passed. The fits
+    hold the floor in units of the data's variance, where it is 1e-200, so they give the scale-1 fit with C
+    times s and the variances times s^2. The scale is a power of two, so the data are scaled without
+    rounding and the standardized data, hence the iterates and the stopping iteration, are the scale-1
+    fit's on any CPU. Oracle: the same fit of the data at scale 1."""
     from pedagogy_lib import factor
     y = np.random.default_rng(0).standard_normal((40, 3))
-    s = 1e-150
+    s = 2.0 ** -500
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                    # 200 iterations may stop short of convergence
         a = getattr(factor, fit)(y, 1, rng=np.random.default_rng(1), max_iter=200, **{floor: 1e-200})
