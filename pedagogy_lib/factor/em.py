@@ -63,6 +63,7 @@ still never decreases.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from functools import partial
 from typing import NamedTuple
@@ -137,7 +138,10 @@ def _check_data(y, K, *, max_K_is_L_minus_1: bool = False, need_every_column: bo
     mean = y.mean(axis=0)
     dev = y - mean
     with np.errstate(over="ignore", under="ignore"):
-        var = np.mean(dev ** 2, axis=0)
+        # squared in units of a power of two near the largest deviation (exact), so that a sum of N squares
+        # near 1e308 does not overflow
+        e = math.frexp(float(np.max(np.abs(dev))))[1]
+        var = np.ldexp(np.mean(np.ldexp(dev, -e) ** 2, axis=0), 2 * e)
     scale = float(np.max(var))
     if not np.isfinite(scale) or (scale < np.finfo(float).tiny and np.any(dev != 0.0)):
         # the model's covariances are variances of the data: they must be normal floats themselves
@@ -212,6 +216,31 @@ def _check_step_floor(Lambda, fraction, var, name, which, step):
                          f"{'fit_fa' if step == 'fa_em_step' else 'fit_ppca'}, which works in units of the data's "
                          "variance.")
     return Lambda
+
+
+def _check_returnable(Lambda, ratio, at_floor, fraction, var, name, which, what):
+    """Refuse a fit whose noise variance, mapped back to ``y``'s units, rounds to 0 there.
+
+    The fits work in units of the data's variance, where any floor is held; the model they return is in
+    ``y``'s units, where a variance below 2.2e-308 is a subnormal (the nearest float64, with fewer digits)
+    and one below about 4.9e-324 is 0: a model with no noise, which is not one. ``ratio`` is the fitted
+    variance over ``var`` (per entry of ``Lambda``); ``at_floor`` says where it is the floor
+    ``fraction * var``, which the caller can raise."""
+    zero = np.flatnonzero(np.asarray(Lambda) == 0.0)
+    if not zero.size:
+        return
+    j = int(zero[0])
+    v = float(np.ravel(var)[j] if np.size(var) > 1 else var)
+    r = float(np.ravel(ratio)[j])
+    where = which.format(j)
+    if bool(np.ravel(at_floor)[j]):
+        why = f"its floor, {name} (got {fraction:.3g}) times {where} sample variance ({v:.3g})"
+        fix = f"Raise {name} to at least {_TINY / v:.3g} (where float64 keeps every digit) or rescale y"
+    else:
+        why = f"{r:.3g} times {where} sample variance ({v:.3g})"
+        fix = "Rescale y (e.g. divide it by its standard deviation)"
+    raise ValueError(f"The fitted {what} is {why}, which rounds to 0 in y's units (float64 holds nothing below "
+                     f"about 4.9e-324): a model with no noise. {fix}.")
 
 
 # --------------------------------------------------------------------------- factor analysis
@@ -384,8 +413,9 @@ def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_
         ``l``. Reaching it raises a :class:`HeywoodWarning`. Lower it (e.g. ``1e-9``) to compare
         with software that uses a tiny absolute floor, such as scikit-learn (``1e-12``). The fit
         holds the floor in units of each column's variance, so any fraction works at any scale
-        of ``y``; a returned :math:`\Lambda_l` at a floor below 2.2e-308 in ``y``'s units is
-        rounded to a subnormal or 0 (the warning still says so).
+        of ``y``; a returned :math:`\Lambda_l` below 2.2e-308 in ``y``'s units is rounded to a
+        subnormal, and one that would round to 0 (a model with no noise) is refused, naming
+        ``Lambda_floor`` if the floor is what reached it.
     return_path : bool
         Keep every iterate (for animations).
 
@@ -408,6 +438,8 @@ def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_
     res, Lambda_z = _run_standardized(fa_model(floor_z), init, y, mean, scale, max_iter=max_iter, tol=tol,
                                       return_path=return_path)
     _warn_floor(Lambda_z, floor_z, "Lambda")
+    _check_returnable(res.params.Lambda, Lambda_z, Lambda_z <= floor_z * (1.0 + 1e-9), fraction, var,
+                      "Lambda_floor", "column {}'s", "noise variance Lambda")
     return res
 
 
@@ -509,7 +541,8 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
     sigma2_floor : float
         In (0, 1): a learned :math:`\sigma^2` stays at or above this fraction of the average sample
         variance; reaching it raises a :class:`HeywoodWarning`. The fit holds the floor in units of
-        that variance, so any fraction works at any scale of ``y``.
+        that variance, so any fraction works at any scale of ``y`` unless the returned
+        :math:`\sigma^2` would round to 0 in ``y``'s units, which is refused.
     return_path : bool
 
     Returns
@@ -542,6 +575,8 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
                                       tol=tol, return_path=return_path)
     if sigma2 is None:
         _warn_floor(Lambda_z[:1], np.array([floor_z]), "sigma2")
+        _check_returnable(res.params.Lambda[:1], Lambda_z[:1], Lambda_z[:1] <= floor_z * (1.0 + 1e-9), fraction,
+                          sc2, "sigma2_floor", "the average", "noise variance sigma2")
     return res
 
 
@@ -565,7 +600,8 @@ def ppca_ml(y, K: int, *, sigma2_floor: float = 1e-6) -> FAParams:
         ``1 <= K <= min(L - 1, N - 1)``.
     sigma2_floor : float
         In (0, 1), as in :func:`fit_ppca` (a :class:`HeywoodWarning` if reached, e.g. for data of
-        rank ``K``).
+        rank ``K``). The eigenvalues are found in units of a power of two near the average
+        variance, exactly, so data anywhere in the supported range give the same answer.
 
     Returns
     -------
@@ -573,23 +609,45 @@ def ppca_ml(y, K: int, *, sigma2_floor: float = 1e-6) -> FAParams:
         ``Lambda = sigma2_ML * ones(L)``.
     """
     y, K, mean, var = _check_data(y, K, max_K_is_L_minus_1=True, need_every_column=False)
-    floor = _check_floor(sigma2_floor, "sigma2_floor") * float(var.mean())
-    res = _pca_core(y, K, mean)
-    sigma2 = max(float(np.mean(res.eigvals_all[K:])), floor)
-    C = res.U * np.sqrt(np.maximum(res.eigvals - sigma2, 0.0))
-    _warn_floor(np.array([sigma2]), np.array([floor]), "sigma2")
-    return FAParams(C, mean, np.full(y.shape[1], sigma2))
+    fraction = _check_floor(sigma2_floor, "sigma2_floor")
+    sc2 = float(var.mean())
+    V, w_z, e = _eigen_in_units(y, mean, sc2)
+    sc2_z = float(np.ldexp(sc2, -2 * e))           # the average variance in units of 4^e, near 1 (exact)
+    floor_z = fraction * sc2_z
+    sigma2_z = max(float(np.mean(w_z[K:])), floor_z)
+    C = np.ldexp(V[:, :K] * np.sqrt(np.maximum(w_z[:K] - sigma2_z, 0.0)), e)
+    _warn_floor(np.array([sigma2_z]), np.array([floor_z]), "sigma2")
+    with np.errstate(under="ignore"):
+        sigma2 = float(np.ldexp(sigma2_z, 2 * e))
+    _check_returnable([sigma2], [sigma2_z / sc2_z], [sigma2_z <= floor_z * (1.0 + 1e-9)], fraction, sc2,
+                      "sigma2_floor", "the average", "noise variance sigma2")
+    return FAParams(np.ascontiguousarray(C), mean, np.full(y.shape[1], sigma2))
 
 
 # --------------------------------------------------------------------------- PCA
 
-def _pca_core(y, K, mean):
-    Yc = y - mean
-    S = symmetrize(Yc.T @ Yc / y.shape[0])                 # 1/N sample covariance
+def _eigen_in_units(y, mean, var):
+    r"""Eigen-decomposition of the :math:`1/N` sample covariance in units of :math:`4^e \approx` ``var``.
+
+    The data are divided by :math:`2^e` before their products are formed, which float64 does exactly, so
+    the products neither underflow (deviations near 1e-154) nor overflow (near 1e154) and the results are
+    those of the unscaled route bit for bit wherever that route is exact. Returns the eigenvectors
+    ``V`` (columns in decreasing order, each column's largest-magnitude entry positive), the eigenvalues
+    over :math:`4^e` and ``e``."""
+    e = math.frexp(math.sqrt(var))[1]
+    Z = np.ldexp(y - mean, -e)
+    S = symmetrize(Z.T @ Z / y.shape[0])
     w, V = np.linalg.eigh(S)
     w, V = np.maximum(w[::-1], 0.0), V[:, ::-1]
     idx = np.argmax(np.abs(V), axis=0)                     # sign: largest-|entry| of each column positive
     V = V * np.sign(V[idx, np.arange(V.shape[1])])
+    return V, w, e
+
+
+def _pca_core(y, K, mean, var):
+    V, w_z, e = _eigen_in_units(y, mean, float(var.mean()))
+    with np.errstate(under="ignore"):
+        w = np.ldexp(w_z, 2 * e)
     return PCAResult(np.ascontiguousarray(V[:, :K]), w[:K].copy(), mean, w)
 
 
@@ -615,8 +673,8 @@ def pca(y, K: int) -> PCAResult:
     -------
     PCAResult
     """
-    y, K, mean, _ = _check_data(y, K, need_every_column=False)
-    return _pca_core(y, K, mean)
+    y, K, mean, var = _check_data(y, K, need_every_column=False)
+    return _pca_core(y, K, mean, var)
 
 
 def _ipca_e_step(params, y):

@@ -576,6 +576,48 @@ def test_a_heywood_fit_reaches_a_floor_below_the_normal_floats_and_warns():
     np.testing.assert_allclose(b.params.C / s, a.params.C, rtol=1e-12)
 
 
+def test_a_fitted_noise_variance_that_rounds_to_zero_in_the_datas_units_is_refused_naming_the_floor():
+    """The floor reached in units of the data's variance, 1e-30 of a variance near 1e-301, is 1e-331 in the
+    data's units: 0 in float64. The fits returned that 0, a model with no noise (``fit_fa`` in the two
+    collinear columns; ``ppca_ml`` beside a constant column, where the discarded eigenvalue is exactly 0);
+    now they refuse, naming the floor argument and the least value float64 holds. At scale 1 the same
+    calls return the floor."""
+    s = 2.0 ** -500                      # exact: the scaled fit is the scale-1 fit, bit for bit, until the end
+    y = _heywood_data()
+    with pytest.warns(fl.HeywoodWarning):
+        a = fl.fit_fa(y, 1, rng=np.random.default_rng(1), Lambda_floor=1e-30, max_iter=1000)
+    np.testing.assert_allclose(a.params.Lambda[:2], 1e-30 * np.var(y, axis=0)[:2], rtol=1e-12)
+    with pytest.warns(fl.HeywoodWarning), pytest.raises(
+            ValueError, match=r"^The fitted noise variance Lambda is its floor, Lambda_floor \(got 1e-30\) times "
+                              r"column 0's sample variance .* rounds to 0 in y's units .* Raise Lambda_floor to at "
+                              r"least [0-9.]+e-[0-9]+ .* or rescale y\.$"):
+        fl.fit_fa(y * s, 1, rng=np.random.default_rng(1), Lambda_floor=1e-30, max_iter=1000)
+    y3 = np.hstack([y[:, :2], np.full((50, 1), 3.0)])     # column 2 constant: its deviations are exactly 0
+    with pytest.warns(fl.HeywoodWarning):
+        b = fl.ppca_ml(y3, 1, sigma2_floor=1e-200)
+    np.testing.assert_allclose(b.Lambda, 1e-200 * np.mean(np.var(y3, axis=0)), rtol=1e-12)
+    with pytest.warns(fl.HeywoodWarning), pytest.raises(
+            ValueError, match=r"^The fitted noise variance sigma2 is its floor, sigma2_floor \(got 1e-200\) times "
+                              r"the average sample variance .* rounds to 0 in y's units"):
+        fl.ppca_ml(y3 * s, 1, sigma2_floor=1e-200)
+
+
+@pytest.mark.parametrize("K", [1, 2])
+def test_pca_and_ppca_ml_hold_data_whose_squares_sum_beyond_the_floats(K):
+    """Deviations near 1e153 (2^508 times unit data) with N = 2000: each square is about 1e306 and their sum
+    overflows, so the data were refused as "outside 1e-154 .. 1e154" although they are inside it. The
+    sample covariance is now formed in units of a power of two near the data's size, which float64 scales
+    exactly: the answers are the scale-1 answers times 2^508 (loadings) and 2^1016 (variances), exactly."""
+    s = 2.0 ** 508
+    y = np.random.default_rng(3).standard_normal((2000, 4)) @ np.diag([3.0, 1.0, 0.5, 0.2])
+    p1, p = fl.pca(y, K), fl.pca(y * s, K)
+    np.testing.assert_array_equal(p.U, p1.U)
+    np.testing.assert_array_equal(p.eigvals, p1.eigvals * s * s)
+    m1, m = fl.ppca_ml(y, K), fl.ppca_ml(y * s, K)
+    np.testing.assert_array_equal(m.C, m1.C * s)
+    np.testing.assert_array_equal(m.Lambda, m1.Lambda * s * s)
+
+
 @pytest.mark.parametrize("sigma2, size", [(1e-300, 1e150), (1e300, 1e-150)])
 def test_a_fixed_ppca_variance_float64_cannot_hold_in_the_datas_units_is_refused_naming_sigma2(sigma2, size):
     """PPCA with ``sigma2`` fixed works in units of the average sample variance: 1e-300 beside data of
