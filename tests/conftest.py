@@ -87,6 +87,14 @@ HEAVY = {
 }
 
 
+#: Module fixtures that build a whole artifact before their first test (setup seconds on a busy 2-core
+#: machine, 2026-11-29): every test that uses one is ``heavy``, since ``check`` would pay the build for
+#: checks the test command makes anyway. Keys: path under tests/ and fixture name.
+HEAVY_FIXTURES = {
+    "project/test_courseware.py::graded_course": 49.6,      # an nbgrader course, autograded
+    "project/test_lite_site.py::lite_site": 22.2,           # the JupyterLite site
+}
+
 @pytest.hookimpl(optionalhook=True)            # a run without xdist (tests/library/test_without_numba.py) has no such hook
 def pytest_xdist_make_scheduler(config, log):
     """Under ``--dist loadfile``, each file goes to one worker (a notebook's cells run in order in one
@@ -112,7 +120,9 @@ def pytest_xdist_make_scheduler(config, log):
 def pytest_collection_modifyitems(session, config, items):
     for item in items:
         path, _, name = item.nodeid.partition("::")
-        if f"{path.removeprefix('tests/')}::{name.partition('[')[0]}" in HEAVY:
+        path = path.removeprefix("tests/")
+        if (f"{path}::{name.partition('[')[0]}" in HEAVY
+                or any(f"{path}::{f}" in HEAVY_FIXTURES for f in getattr(item, "fixturenames", ()))):
             item.add_marker(pytest.mark.heavy)
 
     def rank(item):

@@ -264,6 +264,19 @@ def test_every_heavy_entry_names_a_test_that_exists():
         assert re.search(rf"^def {re.escape(name)}\(", source, re.M), key
 
 
+def test_every_heavy_fixture_entry_names_a_fixture_that_exists():
+    """The same for the table of heavy module fixtures."""
+    import ast
+
+    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    table = next(ast.literal_eval(node.value) for node in tree.body
+                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "HEAVY_FIXTURES")
+    assert table
+    for key in table:
+        path, name = key.split("::")
+        source = (ROOT / "tests" / path).read_text(encoding="utf-8")
+        assert re.search(rf"^@pytest\.fixture\(.*\)\ndef {re.escape(name)}\(", source, re.M), key
+
 def test_no_two_test_modules_share_a_name_outside_packages():
     """pytest imports a test file of a folder without ``__init__.py`` as a top-level module named after
     the file: two such files of one name cannot both be collected in one run."""
