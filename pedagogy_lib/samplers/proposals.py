@@ -90,8 +90,12 @@ def draw_normals_and_log_uniforms(rng, T, C, D):
 # ----------------------------------------------------------------------------------------------
 
 def log_accept_ratio(log_p_new, log_p_old, log_g_reverse, log_g_forward):
-    r""":math:`\log\tilde p(\mathbf x') + \log g(\mathbf x\mid\mathbf x') - \log\tilde p(\mathbf x) - \log g(\mathbf x'\mid\mathbf x)`, unchecked."""
-    return (log_p_new + log_g_reverse) - (log_p_old + log_g_forward)
+    r""":math:`\log\tilde p(\mathbf x') + \log g(\mathbf x\mid\mathbf x') - \log\tilde p(\mathbf x) - \log g(\mathbf x'\mid\mathbf x)`, unchecked.
+
+    The two differences are taken first: an unnormalized log density may carry a large constant
+    (``1e16`` beside a proposal term of order one), which cancels in its difference but would
+    swallow the proposal terms if they were added to it first."""
+    return (log_p_new - log_p_old) + (log_g_reverse - log_g_forward)
 
 
 def mh_log_accept_ratio(log_p_new, log_p_old, log_g_reverse, log_g_forward):
