@@ -80,6 +80,28 @@ def test_largest_singular_value_below_one_does_not_shrink_every_direction():
     assert np.linalg.eigvalsh(A @ A.T - np.eye(2)).max() < 0
 
 
+# ------------------------------------------------------------------ Section 4.2: what the MLE promises
+def test_a_consistent_estimator_can_beat_the_mle_in_mean_squared_error():
+    """Gaussian data, variance estimated as S / N (maximum likelihood) or S / (N + 1), S the sum of squared
+    deviations, S / sigma^2 ~ chi-square(N - 1). Both are consistent; the second has the smaller mean squared
+    error at every N >= 2, exactly (from the chi-square's mean and variance) and by simulation."""
+    def mse(c, n):                      # E[(c S - sigma^2)^2] / sigma^4
+        dist = stats.chi2(n - 1)
+        return (c * dist.mean() - 1) ** 2 + c**2 * dist.var()
+
+    for n in range(2, 500):
+        mle, shrunk = mse(1 / n, n), mse(1 / (n + 1), n)
+        np.testing.assert_allclose([mle, shrunk], [(2 * n - 1) / n**2, 2 / (n + 1)], rtol=1e-10)
+        assert shrunk < mle
+    y = np.random.default_rng(8).normal(0.0, 3.0, size=(100_000, 4))
+    S = ((y - y.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    err = {c: (c * S - 9.0) ** 2 for c in (1 / 4, 1 / 5)}
+    for c, e in err.items():
+        assert abs(e.mean() - 81.0 * mse(c, 4)) < 4 * e.std(ddof=1) / np.sqrt(e.size)
+    diff = err[1 / 4] - err[1 / 5]      # paired: the MLE's error exceeds the other's
+    assert diff.mean() > 4 * diff.std(ddof=1) / np.sqrt(diff.size)
+
+
 # ------------------------------------------------------------------ Section 5.1.1: feature space, GLS
 def test_gram_matrix_is_feature_by_feature_and_eq_5_10_is_generalized_least_squares():
     """With samples as columns of Y (M x N), Y Y^T is M x M: indexed by features, not samples.
