@@ -291,9 +291,19 @@ def control_variate(g, h, a=None):
     if a is None:
         if g.shape[0] < 2:
             raise ValueError(f"g must hold at least 2 samples to estimate a; got S = {g.shape[0]}.")
-        gc, hc = g - g.mean(axis=0), h - h.mean(axis=0)
+        # Each column divided by its largest magnitude first, so that the sums of squares and products
+        # neither underflow (h of size 1e-300) nor overflow (1e300); the scales come back as sg / sh.
+        sg, sh = np.max(np.abs(g), axis=0), np.max(np.abs(h), axis=0)
+        gs, hs = g / np.where(sg > 0, sg, 1.0), h / np.where(sh > 0, sh, 1.0)
+        gc, hc = gs - gs.mean(axis=0), hs - hs.mean(axis=0)
         var = np.sum(hc * hc, axis=0)
-        a = np.where(var > 0, np.sum(gc * hc, axis=0) / np.where(var > 0, var, 1.0), 0.0)
+        with np.errstate(over="ignore"):
+            a = np.where(var > 0, np.sum(gc * hc, axis=0) / np.where(var > 0, var, 1.0)
+                         * (sg / np.where(sh > 0, sh, 1.0)), 0.0)
+        if not np.all(np.isfinite(a)):
+            raise ValueError("control_variate: the coefficient Cov(g, h) / Var(h) overflows float64 (g is "
+                             f"about {float(np.max(sg)):.3g} in size against h's {float(np.min(sh[sh > 0])):.3g}); "
+                             "rescale g or h so that their ratio stays below about 1e300.")
     else:
         a = np.broadcast_to(as_array(a, "a"), (g.shape[1],))
     return g - a * h, a
