@@ -259,11 +259,16 @@ def sample_correlated_gaussian(n: int, D: int, rho, *, rng) -> tuple[np.ndarray,
 def gaussian_mutual_information(rho, D: int = 1) -> float:
     r""":math:`\mathcal I(\mathbf Y;\mathbf Z) = -\tfrac D2\log(1-\rho^2)` nats for :func:`sample_correlated_gaussian`.
 
-    The mutual information on the left of Eq. 10.11, which the InfoNCE bound never exceeds.
+    The mutual information on the left of Eq. 10.11, which the InfoNCE bound never exceeds. Computed as
+    :math:`\log(1-\rho)+\log(1+\rho)` near :math:`|\rho| = 1`, where :math:`1-\rho^2` would lose the digits
+    of :math:`1-|\rho|`, and as :math:`\log(1-\rho^2)` for :math:`|\rho| < 1/2`, where the two logarithms
+    would nearly cancel (at :math:`\rho = 10^{-12}` they leave 4e-5 of relative error, at :math:`10^{-16}`
+    all of it).
     """
     rho = _check_rho(rho)
     D = check_int(D, "D", minimum=1)
-    return float(-0.5 * D * (np.log1p(-rho) + np.log1p(rho)))
+    log_1m_rho2 = np.log1p(-rho * rho) if abs(rho) < 0.5 else np.log1p(-rho) + np.log1p(rho)
+    return float(-0.5 * D * log_1m_rho2)
 
 
 def _loss_grad(W, B, y, z, K):

@@ -1125,6 +1125,9 @@ def case_contrastive_extremes(s, rng):
     rho = 1.0 - t
     close(quiet(gaussian_mutual_information, rho, 3), float(-1.5 * mp.log(1 - mp.mpf(rho) ** 2)), rtol=1e-12,
           what=f"mutual information at rho = 1 - {t:.1e}")
+    for rho in (min(s, 0.25), -min(s, 0.25)):      # and near 0, where the information is about 1.5 rho^2
+        close(quiet(gaussian_mutual_information, rho, 3), float(-1.5 * mp.log1p(-mp.mpf(rho) ** 2)), rtol=1e-12,
+              what=f"mutual information at rho = {rho:.1e}")
 
 
 @case("deepgen.gumbel.concrete_log_density", "deepgen.ica.log_likelihood", "deepgen.estimators.expo_variances")
