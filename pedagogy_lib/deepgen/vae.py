@@ -274,8 +274,24 @@ def gaussian_kl(nu, log_v2) -> np.ndarray:
     return kl
 
 
+def _exp_minus_one_minus(x):
+    r""":math:`e^x - 1 - x \ge 0` without cancellation. For :math:`|x| < 1` its Taylor series (terms :math:`x^k/k!`,
+    :math:`k = 2, \dots, 19`; the rest is below one ulp of the sum), since ``expm1(x) - x`` loses the digits of
+    :math:`x^2/2` there (all of them for :math:`|x|` below about 1e-8); elsewhere ``expm1(x) - x``, whose
+    terms no longer cancel (the result is at least a third of :math:`|x|`)."""
+    small = np.abs(x) < 1.0
+    xs = np.where(small, x, 0.0)
+    term = 0.5 * xs * xs
+    total = term.copy()
+    for k in range(3, 20):
+        term = term * xs / k
+        total += term
+    return np.where(small, total, np.expm1(np.where(small, 0.0, x)) - x)
+
+
 def _kl(nu, log_v2):
-    return 0.5 * np.sum(-log_v2 - 1.0 + np.exp(log_v2) + nu * nu, axis=1)
+    # each term v^2 - 1 - log v^2 >= 0 computed as one piece, so a variance near 1 keeps its digits
+    return 0.5 * np.sum(_exp_minus_one_minus(log_v2) + nu * nu, axis=1)
 
 
 def _rec(model, out, Y):

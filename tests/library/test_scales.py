@@ -709,12 +709,21 @@ def _kl_mp(nu, log_v2):
 def case_vae_gaussians(s, rng):
     """Means times a, variances times a^2 (log_v2 + log s): the sample times a; the KL against 40-digit
     arithmetic at every variance from 1e-150 to 1e150."""
+    import mpmath as mp
+
     from pedagogy_lib.deepgen.vae import gaussian_kl, reparameterize
     a = np.sqrt(s)
     nu, lv, Z = rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
     close(quiet(reparameterize, nu * a, lv + np.log(s), Z), reparameterize(nu, lv, Z) * a, rtol=1e-12,
           what="reparameterized sample")
     close(quiet(gaussian_kl, nu, lv + np.log(s)), _kl_mp(nu, lv + np.log(s)), rtol=1e-12, what="Gaussian KL")
+    # and a posterior close to the prior: means and log variances times t = min(s, 1e-3), the KL about
+    # t^2 (|nu|^2 + |lv|^2 / 2) / 2 (as exp(lv) - 1 - lv it cancelled: 0 in place of 2.5e-21 at lv = 1e-10)
+    t = min(s, 1e-3)
+    with mp.workdps(60):
+        near = [float(sum(mp.mpf(n) ** 2 + mp.nsum(lambda k, x=mp.mpf(v): x**k / mp.factorial(k), [2, mp.inf])
+                          for n, v in zip(nr, lr)) / 2) for nr, lr in zip(nu * t, lv * t)]
+    close(quiet(gaussian_kl, nu * t, lv * t), near, rtol=1e-12, what=f"Gaussian KL near the prior (t = {t:.1e})")
 
 
 @case("deepgen.gaussian_gradients.pathwise_gradients", "deepgen.gaussian_gradients.hessian_route_gradients")
