@@ -803,7 +803,10 @@ def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator |
         Stop when :math:`\ell^{(i+1)}-\ell^{(i)}\le` ``tol`` :math:`\cdot\max(1,|\ell^{(i)}|)`,
         never below :math:`64\epsilon` times that scale, the rounding of the computed likelihood (see
         :func:`~pedagogy_lib.em.run_em`); ``0`` runs all ``max_iter``
-        iterations unless the likelihood stops increasing beyond that rounding level.
+        iterations unless the likelihood stops increasing beyond that rounding level. The rule is
+        relative to :math:`|\ell|`, which Gaussian emissions shift by :math:`-ND\log a` when ``y`` is
+        multiplied by ``a``: rescaled data may stop a few iterations earlier or later (at a
+        likelihood equal to that tolerance), not at the same iteration.
     n_restarts : int
         Independent random initializations (children of ``rng``); the best final log likelihood
         wins. Must be 1 when ``init`` is given.
