@@ -1729,19 +1729,20 @@ def case_harmonium_free_energy(s, rng):
 
 @case("vi.bbvi.control_variate")
 def case_control_variate(s, rng):
-    """Per-sample gradients g times s, or the control variate h times s (to 1e+-150): the corrected gradients
-    scale with g and not with h, the coefficient as s or 1/s. It summed raw squares, which underflowed at h of
-    size 1e-300 and overflowed at 1e300, and came back a = 0 (no variance reduction) without a word."""
+    """Per-sample gradients g times s^2, or the control variate h times s^2 (1e-300 to 1e300): the corrected
+    gradients scale with g and not with h, the coefficient as s^2 or 1/s^2. It summed raw squares, which
+    underflowed at h of size 1e-300 and overflowed at 1e300, and came back a = 0 (no variance reduction)."""
     from pedagogy_lib.vi.bbvi import control_variate
+    f = s * s
     h = rng.normal(size=(40, 3))
     g = 0.8 * h + 0.3 * rng.normal(size=(40, 3)) + 1.0
     g1, a1 = control_variate(g, h)
-    gs, as_ = quiet(control_variate, g * s, h)
-    close(gs, g1 * s, rtol=1e-12, atol=1e-12 * s * np.abs(g1).max(), what="corrected gradients, g times s")
-    close(as_, a1 * s, rtol=1e-12, what="coefficient, g times s")
-    gh, ah = quiet(control_variate, g, h * s)
-    close(gh, g1, rtol=1e-12, atol=1e-12 * np.abs(g1).max(), what="corrected gradients, h times s")
-    close(ah, a1 / s, rtol=1e-12, what="coefficient, h times s")
+    gs, as_ = quiet(control_variate, g * f, h)
+    close(gs, g1 * f, rtol=1e-12, atol=1e-12 * f * np.abs(g1).max(), what="corrected gradients, g times s^2")
+    close(as_, a1 * f, rtol=1e-12, what="coefficient, g times s^2")
+    gh, ah = quiet(control_variate, g, h * f)
+    close(gh, g1, rtol=1e-12, atol=1e-12 * np.abs(g1).max(), what="corrected gradients, h times s^2")
+    close(ah, a1 / f, rtol=1e-12, what="coefficient, h times s^2")
 
 
 @case("learning.regression.loo_residuals", "learning.regression.lofo_residuals")
