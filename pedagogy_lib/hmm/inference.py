@@ -91,12 +91,18 @@ class HMMFilter(NamedTuple):
         of each measurement update, i.e. the log factors of Eq. 2.40.
     log_evidence : float
         :math:`\log\hat p(\mathbf y_1,\dots,\mathbf y_T) = \sum_t` ``log_c[t]`` (Eq. 2.40).
+    log_filtered : ndarray, shape (T, K), or None
+        :math:`\log` of ``filtered``, computed in logs, where some filter probability left the normal
+        floats (``filtered`` holds 0 or a subnormal there, e.g. a state 800 nats less likely than another);
+        ``None`` where every one is a normal float and ``np.log(filtered)`` is exact. :func:`log_alpha`
+        reads it.
     """
 
     filtered: np.ndarray
     predicted: np.ndarray
     log_c: np.ndarray
     log_evidence: float
+    log_filtered: np.ndarray | None = None
 
 
 class HMMPosterior(NamedTuple):
@@ -104,7 +110,7 @@ class HMMPosterior(NamedTuple):
 
     Attributes
     ----------
-    filtered, predicted, log_c, log_evidence
+    filtered, predicted, log_c, log_evidence, log_filtered
         As in :class:`HMMFilter`.
     gamma : ndarray, shape (T, K)
         Smoother distributions :math:`\gamma_t(k) = \hat p(x_t = k \mid \mathbf y_1,\dots,\mathbf y_T)`
@@ -128,6 +134,7 @@ class HMMPosterior(NamedTuple):
     xi_sum: np.ndarray | None
     log_c: np.ndarray
     log_evidence: float
+    log_filtered: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -415,8 +422,8 @@ def hmm_filter(pi, A, log_lik, *, backend: str = "auto") -> HMMFilter:
     pi, A, log_lik = _check_hmm(pi, A, log_lik)
     T, K = log_lik.shape
     backend = check_backend(backend, kernels.forward, T=T, K=K)
-    filtered, predicted, log_c, _, _ = run_forward(backend, pi, A, log_lik)
-    return HMMFilter(filtered, predicted, log_c, float(np.sum(log_c)))
+    filtered, predicted, log_c, _, logs = run_forward(backend, pi, A, log_lik)
+    return HMMFilter(filtered, predicted, log_c, float(np.sum(log_c)), None if logs is None else logs[0])
 
 
 def hmm_smoother(pi, A, log_lik, *, return_pairwise: str = "sum", backend: str = "auto") -> HMMPosterior:
@@ -472,10 +479,10 @@ def hmm_smoother(pi, A, log_lik, *, return_pairwise: str = "sum", backend: str =
     return HMMPosterior(filtered, predicted, gamma,
                         xi if return_pairwise == "full" else None,
                         xi_sum if return_pairwise != "none" else None,
-                        log_c, float(np.sum(log_c)))
+                        log_c, float(np.sum(log_c)), None if logs is None else logs[0])
 
 
-def log_alpha(filtered, log_c) -> np.ndarray:
+def log_alpha(filtered, log_c=None) -> np.ndarray:
     r"""Return :math:`\log\alpha_t(k) = \log\hat p(x_t = k, \mathbf y_1,\dots,\mathbf y_t)` (Eq. 2.42).
 
     .. math:: \alpha_t = \hat p(x_t \mid \mathbf y_{1:t}) \prod_{s \le t} \hat p(\mathbf y_s \mid \mathbf y_{1:s-1}),
@@ -485,11 +492,26 @@ def log_alpha(filtered, log_c) -> np.ndarray:
 
     Parameters
     ----------
-    filtered : array_like, shape (T, K)
-        Filter distributions (``HMMFilter.filtered``).
+    filtered : HMMFilter or HMMPosterior, or array_like of shape (T, K)
+        The result of :func:`hmm_filter` or :func:`hmm_smoother`, whose ``log_filtered`` keeps the states
+        whose filter probability is below the floats (right to the last digit at any distance); or the
+        filter distributions themselves (``HMMFilter.filtered``), where such a state's 0 gives
+        :math:`-\infty`.
     log_c : array_like, shape (T,)
-        Log normalizers (``HMMFilter.log_c``).
+        Log normalizers (``HMMFilter.log_c``); only with an array ``filtered``.
     """
+    if isinstance(filtered, (HMMFilter, HMMPosterior)):
+        if log_c is not None:
+            raise TypeError("log_alpha takes log_c only beside an array of filter distributions; an HMMFilter or "
+                            "HMMPosterior carries its own.")
+        result = filtered
+        log_c = np.cumsum(result.log_c)[:, None]
+        if result.log_filtered is not None:
+            return result.log_filtered + log_c
+        with np.errstate(divide="ignore"):
+            return np.log(result.filtered) + log_c
+    if log_c is None:
+        raise TypeError("log_alpha needs log_c (HMMFilter.log_c) beside an array of filter distributions.")
     filtered = as_array(filtered, "filtered", ndim=2, dims="(T, K)", nonempty=True)
     check_prob_rows(filtered, "filtered")
     T = filtered.shape[0]
