@@ -249,33 +249,22 @@ def test_the_check_command_leaves_out_slow_and_heavy_tests_and_lints_with_a_pinn
     assert "python3 tasks.py check" in readme and "`pytest`" in readme
 
 
-def test_every_heavy_entry_names_a_test_that_exists():
-    """tests/conftest.py marks the tests of its table HEAVY; an entry whose test was renamed or removed
-    would silently mark nothing."""
+@pytest.mark.parametrize("table, definition", [("HEAVY", r"^def {name}\("),
+                                               ("HEAVY_FIXTURES", r"^@pytest\.fixture\(.*\)\ndef {name}\(")])
+def test_every_heavy_entry_names_a_test_or_fixture_that_exists(table, definition):
+    """tests/conftest.py marks heavy the tests of its table HEAVY and the tests that use a fixture of its table
+    HEAVY_FIXTURES; an entry whose test or fixture was renamed or removed would silently mark nothing."""
     import ast
 
     tree = ast.parse((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
-    HEAVY = next(ast.literal_eval(node.value) for node in tree.body
-                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "HEAVY")
-    assert HEAVY
-    for key in HEAVY:
+    entries = next(ast.literal_eval(node.value) for node in tree.body
+                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == table)
+    assert entries
+    for key in entries:
         path, name = key.split("::")
         source = (ROOT / "tests" / path).read_text(encoding="utf-8")
-        assert re.search(rf"^def {re.escape(name)}\(", source, re.M), key
+        assert re.search(definition.format(name=re.escape(name)), source, re.M), key
 
-
-def test_every_heavy_fixture_entry_names_a_fixture_that_exists():
-    """The same for the table of heavy module fixtures."""
-    import ast
-
-    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
-    table = next(ast.literal_eval(node.value) for node in tree.body
-                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "HEAVY_FIXTURES")
-    assert table
-    for key in table:
-        path, name = key.split("::")
-        source = (ROOT / "tests" / path).read_text(encoding="utf-8")
-        assert re.search(rf"^@pytest\.fixture\(.*\)\ndef {re.escape(name)}\(", source, re.M), key
 
 def test_no_two_test_modules_share_a_name_outside_packages():
     """pytest imports a test file of a folder without ``__init__.py`` as a top-level module named after
