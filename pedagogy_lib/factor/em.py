@@ -198,6 +198,14 @@ def _floor_z(fraction, var, scale2):
     return np.where(floor >= _TINY, floor / scale2, fraction)
 
 
+def _raise_floor_or_rescale(name, v):
+    """The remedy for a floor ``fraction * v`` below the normal floats: a larger fraction where one below 1
+    reaches 2.2e-308, else only rescaling (``v`` is then itself subnormal)."""
+    if _TINY / v < 1.0:
+        return f"Raise {name} to at least {_TINY / v:.3g} (where float64 keeps every digit) or rescale y"
+    return "Rescale y: that variance is itself below 2.2e-308, so no floor fraction below 1 is held there"
+
+
 def _check_step_floor(Lambda, fraction, var, name, which, step):
     """Refuse an EM step in the data's units whose variance fell below the smallest normal float64.
 
@@ -212,7 +220,7 @@ def _check_step_floor(Lambda, fraction, var, name, which, step):
         raise ValueError(f"{name} (got {fraction:.3g}) times {where} sample variance ({v:.3g}) must be at least "
                          f"2.2e-308, the smallest normal float64, once {step} works in y's units near that floor: "
                          f"this step's variance fell to {float(np.ravel(Lambda)[low[0]]):.3g}, below the normal "
-                         f"floats. Raise {name} to at least {_TINY / v:.3g}, rescale y, or fit with "
+                         f"floats. {_raise_floor_or_rescale(name, v)}, or fit with "
                          f"{'fit_fa' if step == 'fa_em_step' else 'fit_ppca'}, which works in units of the data's "
                          "variance.")
     return Lambda
@@ -235,7 +243,7 @@ def _check_returnable(Lambda, ratio, at_floor, fraction, var, name, which, what)
     where = which.format(j)
     if bool(np.ravel(at_floor)[j]):
         why = f"its floor, {name} (got {fraction:.3g}) times {where} sample variance ({v:.3g})"
-        fix = f"Raise {name} to at least {_TINY / v:.3g} (where float64 keeps every digit) or rescale y"
+        fix = _raise_floor_or_rescale(name, v)
     else:
         why = f"{r:.3g} times {where} sample variance ({v:.3g})"
         fix = "Rescale y (e.g. divide it by its standard deviation)"

@@ -577,29 +577,37 @@ def test_a_heywood_fit_reaches_a_floor_below_the_normal_floats_and_warns():
 
 
 def test_a_fitted_noise_variance_that_rounds_to_zero_in_the_datas_units_is_refused_naming_the_floor():
-    """The floor reached in units of the data's variance, 1e-30 of a variance near 1e-301, is 1e-331 in the
-    data's units: 0 in float64. The fits returned that 0, a model with no noise (``fit_fa`` in the two
-    collinear columns; ``ppca_ml`` beside a constant column, where the discarded eigenvalue is exactly 0);
-    now they refuse, naming the floor argument and the least value float64 holds. At scale 1 the same
-    calls return the floor."""
-    s = 2.0 ** -500                      # exact: the scaled fit is the scale-1 fit, bit for bit, until the end
+    """A fit in units of the data's variance holds any floor; mapped back to y's units, the floor can round
+    to 0 there, a model with no noise, which the fits returned. Now they refuse.
+
+    ``fit_fa``: the two collinear columns (a Heywood case) scaled by 2^-530 have variances near 1e-319, so
+    a floor of 1e-10 of them is 0 in float64. A floor of 1e-10 keeps EM well conditioned on every CPU (it is
+    reached in about 30 halvings), and column 2 at scale 1 keeps the data inside the supported range. The
+    variances are themselves subnormal, so no floor fraction below 1 helps: the message says rescale.
+    ``ppca_ml``: one varying and one constant column, whose sample covariance is diagonal with an exact 0,
+    so the discarded eigenvalue is exactly 0 on any BLAS; 1e-200 of the average variance near 4e-302 is 0
+    in float64, and the message names the least fraction that float64 holds. At scale 1 both calls
+    return the floor."""
     y = _heywood_data()
-    with pytest.warns(fl.HeywoodWarning):
-        a = fl.fit_fa(y, 1, rng=np.random.default_rng(1), Lambda_floor=1e-30, max_iter=1000)
-    np.testing.assert_allclose(a.params.Lambda[:2], 1e-30 * np.var(y, axis=0)[:2], rtol=1e-12)
+    with pytest.warns(fl.HeywoodWarning, match=r"\[0, 1\]"):
+        a = fl.fit_fa(y, 1, rng=np.random.default_rng(1), Lambda_floor=1e-10, max_iter=100)
+    np.testing.assert_allclose(a.params.Lambda[:2], 1e-10 * np.var(y, axis=0)[:2], rtol=1e-12)
+    y_small = y * np.array([2.0 ** -530, 2.0 ** -530, 1.0])
     with pytest.warns(fl.HeywoodWarning), pytest.raises(
-            ValueError, match=r"^The fitted noise variance Lambda is its floor, Lambda_floor \(got 1e-30\) times "
-                              r"column 0's sample variance .* rounds to 0 in y's units .* Raise Lambda_floor to at "
-                              r"least [0-9.]+e-[0-9]+ .* or rescale y\.$"):
-        fl.fit_fa(y * s, 1, rng=np.random.default_rng(1), Lambda_floor=1e-30, max_iter=1000)
-    y3 = np.hstack([y[:, :2], np.full((50, 1), 3.0)])     # column 2 constant: its deviations are exactly 0
+            ValueError, match=r"^The fitted noise variance Lambda is its floor, Lambda_floor \(got 1e-10\) times "
+                              r"column 0's sample variance \([0-9.]+e-3[12][0-9]\), which rounds to 0 in y's units .* "
+                              r"Rescale y: that variance is itself below 2\.2e-308"):
+        fl.fit_fa(y_small, 1, rng=np.random.default_rng(1), Lambda_floor=1e-10, max_iter=100)
+    y2 = np.hstack([y[:, :1], np.full((50, 1), 3.0)])     # column 1 constant: its deviations are exactly 0
     with pytest.warns(fl.HeywoodWarning):
-        b = fl.ppca_ml(y3, 1, sigma2_floor=1e-200)
-    np.testing.assert_allclose(b.Lambda, 1e-200 * np.mean(np.var(y3, axis=0)), rtol=1e-12)
+        b = fl.ppca_ml(y2, 1, sigma2_floor=1e-200)
+    np.testing.assert_allclose(b.Lambda, 1e-200 * np.mean(np.var(y2, axis=0)), rtol=1e-12)
+    least = np.finfo(float).tiny / np.mean(np.var(y2 * 2.0 ** -500, axis=0))
     with pytest.warns(fl.HeywoodWarning), pytest.raises(
             ValueError, match=r"^The fitted noise variance sigma2 is its floor, sigma2_floor \(got 1e-200\) times "
-                              r"the average sample variance .* rounds to 0 in y's units"):
-        fl.ppca_ml(y3 * s, 1, sigma2_floor=1e-200)
+                              r"the average sample variance .* rounds to 0 in y's units .* Raise sigma2_floor to at "
+                              rf"least {least:.3g} "):
+        fl.ppca_ml(y2 * 2.0 ** -500, 1, sigma2_floor=1e-200)
 
 
 @pytest.mark.parametrize("K", [1, 2])
