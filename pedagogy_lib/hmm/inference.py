@@ -412,7 +412,8 @@ def hmm_filter(pi, A, log_lik, *, backend: str = "auto") -> HMMFilter:
     Returns
     -------
     HMMFilter
-        ``filtered``, ``predicted``, ``log_c`` and ``log_evidence``.
+        ``filtered``, ``predicted``, ``log_c``, ``log_evidence`` and ``log_filtered`` (``None`` unless a
+        filter probability left the normal floats; :func:`log_alpha` reads it).
 
     Raises
     ------
@@ -456,7 +457,8 @@ def hmm_smoother(pi, A, log_lik, *, return_pairwise: str = "sum", backend: str =
     Returns
     -------
     HMMPosterior
-        ``filtered``, ``predicted``, ``gamma``, ``xi``, ``xi_sum``, ``log_c``, ``log_evidence``;
+        ``filtered``, ``predicted``, ``gamma``, ``xi``, ``xi_sum``, ``log_c``, ``log_evidence``,
+        ``log_filtered`` (as in :func:`hmm_filter`);
         ``xi[t, i, j]`` :math:`= \hat p(x_{t+1} = i, x_t = j \mid \mathbf y_{1:T})` (next state first,
         matching the column convention of ``A``).
 
