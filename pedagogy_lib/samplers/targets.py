@@ -377,7 +377,7 @@ def density_backend(target, backend, C: int, D: int, steps: int, evaluations: in
     return check_backend(backend, DENSITY_KERNELS[storage], C=C, D=D, steps=steps, evaluations=evaluations)
 
 
-def as_density(target, backend: str = "numba") -> Density:
+def as_density(target, backend: str) -> Density:
     """The :class:`Density` of a target already checked by :func:`check_target`; ``backend`` already checked.
 
     Samplers call this once per call and then ``evaluate`` at every step.

@@ -48,7 +48,7 @@ STORAGES = {"csr": _sparse_target, "dense": _dense_target}
 def test_the_storage_is_chosen_by_structure(storage):
     t = STORAGES[storage]()
     assert S.precision_storage(t.Lambda) == storage
-    assert targets.as_density(t).storage == storage
+    assert targets.as_density(t, "numpy").storage == storage
     assert S.precision_storage(S.ar1_gaussian(50, 0.9).Lambda) == "csr"          # 148 of 2500 nonzero
     assert S.precision_storage(np.eye(3)) == "dense"                             # 3 of 9: dense enough
 
@@ -234,7 +234,7 @@ def test_one_chain_state_type():
     assert not hasattr(proposals, "Chains") and "ChainState" not in mcmc.__all__
     t = S.banana()
     st = S.init_chains(t, np.zeros((3, 2)))
-    density = targets.as_density(t)
+    density = targets.as_density(t, "numba")
     for name in S.METHODS[:3]:
         sampler = mcmc.SAMPLERS[name]
         z, log_u = sampler.draw(np.random.default_rng(0), 1, 3, 2)
