@@ -464,12 +464,19 @@ def record_analysis(E, t, out):
             xbar[j] += E[r, j]
     for j in range(n):
         xbar[j] /= N
-    v = np.zeros(n)
+    top = 0.0                                  # the largest deviation: squares scaled by it cannot overflow
     for r in range(N):
         for j in range(n):
-            d = E[r, j] - xbar[j]
-            v[j] += d * d
-    out.spread[t] = np.sqrt(np.sum(v / (N - 1)) / n)
+            top = max(top, abs(E[r, j] - xbar[j]))
+    if top == 0.0:
+        out.spread[t] = 0.0
+        return
+    v = 0.0
+    for r in range(N):
+        for j in range(n):
+            d = (E[r, j] - xbar[j]) / top
+            v += d * d
+    out.spread[t] = top * np.sqrt(v / (N - 1) / n)
 
 
 @njit

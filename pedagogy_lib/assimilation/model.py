@@ -356,13 +356,20 @@ def make_result(method: str, mean, cov, ensemble, forecast_mean, truth, *, cost=
     cov = None if cov is None else as_array(cov, "cov", shape=(T, n, n), dims="(T, n, n)")
     ensemble = None if ensemble is None else as_array(ensemble, "ensemble", shape=(T, None, n), dims="(T, N, n)")
     truth = check_truth(truth, T, n)
-    err = np.full(T, np.nan) if truth is None else np.sqrt(np.mean((mean - truth) ** 2, axis=1))
+    with np.errstate(over="ignore"):
+        d = None if truth is None else mean - truth
+    # scaled, as rmse() is: errors and spreads near 1e160 (squares overflow) or 1e-170 (squares underflow)
+    err = np.full(T, np.nan) if d is None else (_row_rms(d) if np.all(np.isfinite(d)) else np.full(T, np.inf))
     if spread is not None:
         spread = as_array(spread, "spread", shape=(T,), dims="(T,)")
     elif ensemble is not None:
-        spread = np.sqrt(np.mean(np.var(ensemble, axis=1, ddof=1), axis=1))
+        N = ensemble.shape[1]
+        dev = (ensemble - ensemble.mean(axis=1, keepdims=True)).reshape(T, -1)
+        spread = _row_rms(dev) * np.sqrt(N / (N - 1.0))      # root mean variance with N - 1
     elif cov is not None:
-        spread = np.sqrt(np.clip(np.trace(cov, axis1=1, axis2=2), 0.0, None) / n)
+        var = np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None)
+        top = var.max(axis=1)
+        spread = np.sqrt(top) * np.sqrt(np.mean(var / np.where(top > 0.0, top, 1.0)[:, None], axis=1))
     else:
         spread = np.full(T, np.nan)
     return AssimilationResult(method, mean, cov, ensemble, forecast_mean, err, spread, float(cost), int(n_iter))

@@ -264,3 +264,37 @@ def test_ekf_and_ukf_observe_every_state_at_any_noise_to_prior_ratio(ratio, m):
         np.testing.assert_allclose(res.mean, means, rtol=1e-9, atol=1e-12)
         for t in range(3):
             np.testing.assert_allclose(res.cov[t], covs[t], rtol=1e-8, atol=1e-8 * np.abs(covs[t]).max())
+
+
+@pytest.mark.parametrize("e", [-600, 600])
+def test_result_rmse_and_spread_hold_where_their_squares_leave_float64(e):
+    """Errors of 5 * 2^600 square past the largest float64 and of 5 * 2^-600 below the smallest; the
+    root-mean-square error and the spreads are computed scaled, so both come out exact."""
+    s = 2.0**e
+    mean = s * np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0]])
+    want_rmse = s * np.array([5.0 / np.sqrt(3.0), 0.0])
+    cov = np.broadcast_to(np.diag([1.0, 2.0, 3.0]), (2, 3, 3))
+    res = da.make_result("test", mean, None, None, mean, np.zeros((2, 3)))
+    np.testing.assert_allclose(res.rmse, want_rmse, rtol=1e-14)
+    ens = np.stack([mean + s * np.array([1.0, -2.0, 2.0]), mean - s * np.array([1.0, -2.0, 2.0])], axis=1)
+    res = da.make_result("test", mean, None, ens, mean, None)
+    np.testing.assert_allclose(res.spread, s * np.sqrt(2.0 * 9.0 / 3.0), rtol=1e-14)   # (2 * 9 / (N-1)) / n
+    big = 2.0**510 if e > 0 else 2.0**-510
+    res = da.make_result("test", mean, big * big * cov, None, mean, None)
+    np.testing.assert_allclose(res.spread, big * np.sqrt(2.0), rtol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_etkf_spread_scales_with_the_state_to_the_edge_of_float64(backend):
+    """States and noise scaled by s = 2^511 (covariances near 1e308): the ETKF is equivariant, so its
+    spread and RMSE are s times those at s = 1; the spread's squares used to overflow (a refusal
+    naming the internal ``spread`` with the compiled kernel, infinity with the NumPy twin)."""
+    p, x, y = _linear(seed=5, n=3, m=3, T=6, q=0.2)
+    s = 2.0**511
+    def model(k):
+        return da.DAModel(da.linear_dynamics(p.A), k * p.mu1, k * k * p.Sigma1, k * k * p.Sigma_x, p.C, k * p.c,
+                          k * k * p.Sigma_y_x)
+    one = da.enkf(model(1.0), y, n_members=12, rng=np.random.default_rng(3), truth=x, backend=backend)
+    big = da.enkf(model(s), s * y, n_members=12, rng=np.random.default_rng(3), truth=s * x, backend=backend)
+    np.testing.assert_allclose(big.spread / s, one.spread, rtol=1e-9)
+    np.testing.assert_allclose(big.rmse / s, one.rmse, rtol=1e-9)
