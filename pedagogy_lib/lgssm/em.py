@@ -647,9 +647,17 @@ def _random_init(rng, data, n, learn, n_u):
     S = np.atleast_2d(np.cov((Y - c).T, bias=True)) if Y.shape[0] > 1 else np.eye(m)
     lam, U = np.linalg.eigh(S)
     lam, U = lam[::-1], U[:, ::-1]
+    big = max(float(lam[0]), float(np.max(np.abs(c))))
+    if big > lgssm_model.MAX_MAGNITUDE:
+        # the model started from these moments would be refused naming C, c or Sigma_y_x, never passed
+        raise ValueError(f"y is out of scale for a linear-Gaussian state-space model: its sample "
+                         f"{'variance' if lam[0] >= np.max(np.abs(c)) else 'mean'} reaches {big:.3g}, and the "
+                         f"model's covariances and locations are supported up to about "
+                         f"{lgssm_model.MAX_MAGNITUDE:.0e}. Rescale y.")
     k = min(n, m)
     sigma2 = float(lam[k:].mean()) if k < m else 0.1 * float(lam.mean())
-    sigma2 = max(sigma2, 1e-3 * max(float(lam.mean()), 1e-12))
+    ref = float(lam.mean())                           # the data's own units: the floor scales with y
+    sigma2 = max(sigma2, 1e-3 * ref) if ref > 0.0 else 1e-15
     C = np.zeros((m, n))
     C[:, :k] = U[:, :k] * np.sqrt(np.maximum(lam[:k] - sigma2, sigma2))
     if n > k:

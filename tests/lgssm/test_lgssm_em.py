@@ -281,6 +281,34 @@ def test_random_init_fit_and_restarts():
     assert res.log_lik[-1] - res.log_lik[0] > 10.0
 
 
+@pytest.mark.parametrize("e", [-100, -40, 40])
+def test_random_init_is_equivariant_in_the_units_of_y(e):
+    """y -> 2^e y: the random start is the same model in the new units (C, c and Sigma_y_x rescaled), so
+    each EM iterate's log likelihood shifts by exactly -T m e log 2. The start's noise floor used to be
+    at least 1e-15 whatever the data's variance, so for data of variance 1e-24 (e = -40) the start
+    was off by hundreds of nats and the fit stopped at a worse optimum."""
+    rng = np.random.default_rng(4)
+    true = _random_params(rng, 2, 3)
+    y = sample_lgssm(true, 60, rng=rng)[1]
+    s = 2.0**e
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        one = le.fit_lgssm(y, 2, rng=np.random.default_rng(2), max_iter=6, tol=0.0, reg_covar=0.0)
+        scaled = le.fit_lgssm(s * y, 2, rng=np.random.default_rng(2), max_iter=6, tol=0.0, reg_covar=0.0)
+    shift = y.size * e * np.log(2.0)
+    np.testing.assert_allclose(np.asarray(scaled.log_lik) + shift, one.log_lik, rtol=0, atol=1e-7 * abs(shift) + 1e-8)
+    np.testing.assert_allclose(scaled.params.Sigma_y_x / (s * s), one.params.Sigma_y_x, rtol=1e-7, atol=1e-12)
+
+
+def test_random_init_refuses_out_of_scale_y_by_name():
+    """Data whose variance (or mean) exceeds the model's range are refused naming y, not a field of
+    the model built from them (C, c or Sigma_y_x, which the caller never passed)."""
+    y = np.random.default_rng(0).standard_normal((30, 2))
+    for bad in (y * 2.0**250, 1e80 + y * 1e79):
+        with pytest.raises(ValueError, match=r"^y is out of scale.*1e\+75"):
+            le.fit_lgssm(bad, 1, rng=np.random.default_rng(1), max_iter=3)
+
+
 def test_parameter_recovery_up_to_similarity():
     """Rotating 2-D system, T = 3000: eigenvalues of A and the similarity-invariant autocovariances of y.
 
