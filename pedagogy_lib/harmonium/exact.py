@@ -465,7 +465,10 @@ def expected_cd_gradient(params: EFHParams, p0, k: int) -> EFHGrad:
               \quad\text{e.g. for } \mathbf W:\ \mathbb E_{p^k}[\mathbf x\mathbf y^T] - \mathbb E_{p^0}[\mathbf x\mathbf y^T],
 
     where :math:`p^n(\mathbf x,\mathbf y) = \hat p(\mathbf x\mid\mathbf y)p^n(\mathbf y)`. As ``k`` grows it
-    tends to :func:`exact_gradient`; the difference is the term Eq. 10.22 drops.
+    tends to :func:`exact_gradient`. The two differ by
+    :math:`\mathbb E_{p^k}[dE/d\boldsymbol\theta] - \mathbb E_{p^\infty}[dE/d\boldsymbol\theta]`, the derivative
+    of :math:`\mathrm{KL}(p^k\,\|\,p^\infty)` with :math:`p^k` held fixed; the term Eq. 10.22 drops is the
+    other part of that KL's derivative, through :math:`p^k` (``tests/harmonium/test_harmonium_cd_gradient.py``).
     """
     p = check_params(params)
     k = check_int(k, "k", minimum=1)
