@@ -45,7 +45,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ..core.checks import positive_scalar, ConvergenceWarning, as_array, check_int, check_prob_rows, check_rng, check_spd
+from ..core.checks import positive_scalar, ConvergenceWarning, as_array, as_scalar, check_int, check_prob_rows, check_rng, check_spd
 from ..gaussian.blocks import check_model
 from ..core.linalg import TAU, chol_logdet, chol_solve
 
@@ -175,7 +175,7 @@ def _finite_scalar(value, what: str, iteration: int) -> float:
 
 def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float = 1e-8,
            rng: np.random.Generator | None = None, monotone_rtol: float = 1e-9,
-           return_path: bool = False) -> EMResult:
+           return_path: bool = False, log_lik_shift: float = 0.0) -> EMResult:
     r"""Run EM to convergence: alternate exact E steps and closed-form M steps (Section 6.3.1).
 
     Each iteration computes :math:`\check p^{(i+1)} \leftarrow` ``model.e_step``
@@ -191,6 +191,8 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
 
     (:math:`\epsilon` the machine epsilon: the floor keeps the rule attainable when ``tol`` is below
     the rounding of the computed log likelihood, whatever the order of the floating-point operations).
+    With ``log_lik_shift`` :math:`\Delta`, the :math:`|\ell^{(i)}|` of the tolerance term reads
+    :math:`|\ell^{(i)}+\Delta|`.
     Any change at or below this, including a decrease, means the likelihood no longer increases:
     EM cannot decrease it, so that is convergence. Otherwise the run stops after ``max_iter``
     iterations with a :class:`ConvergenceWarning` reporting the count and the last change.
@@ -214,6 +216,12 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
         wrong (EM cannot decrease the likelihood); it triggers a ``RuntimeWarning``.
     return_path : bool
         Keep every iterate in ``EMResult.path``.
+    log_lik_shift : float
+        A constant added to the log likelihood in the relative tolerance (and the decrease warning's
+        threshold) only. A density's log likelihood shifts with the data's units, and a rule relative to
+        :math:`|\ell|` then stops at different iterations for the same data in other units; a fit passes
+        the shift to units where each observed dimension has unit spread (for instance
+        :math:`N\sum_l\log s_l`), and its iterations no longer depend on the units.
 
     Returns
     -------
@@ -234,6 +242,7 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tol = positive_scalar(tol, "tol", strict=False)
     monotone_rtol = positive_scalar(monotone_rtol, "monotone_rtol")
+    log_lik_shift = as_scalar(log_lik_shift, "log_lik_shift")
     if init_params is None:
         if model.init is None:
             raise ValueError(f"init_params is None and the model {model.name!r} has no random initializer; "
@@ -256,10 +265,10 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
         ll = _finite_scalar(model.log_likelihood(params, data), "the log likelihood", i)
         if path is not None:
             path.append(params)
-        scale = max(1.0, abs(log_lik[-1]))
+        scale = max(1.0, abs(log_lik[-1] + log_lik_shift))
         change = ll - log_lik[-1]
         # the rounding level of the computed log likelihoods: a few ulps of the larger of the two
-        floor = _ROUNDING_ULPS * _EPS * max(scale, abs(ll))
+        floor = _ROUNDING_ULPS * _EPS * max(1.0, abs(log_lik[-1]), abs(ll))
         if change < -monotone_rtol * scale:
             warnings.warn(f"{model.name}: the log likelihood decreased at iteration {i} by {-change:.3g} "
                           f"(from {log_lik[-1]:.12g} to {ll:.12g}); EM cannot do this, so the E or M step "
@@ -271,7 +280,7 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
             break
     if not converged and tol > 0:
         warnings.warn(f"{model.name} did not converge in {n_iter} iterations: the last change in log likelihood "
-                      f"was {change:.3g} (relative {change / max(1.0, abs(log_lik[-2])):.3g}), above "
+                      f"was {change:.3g} (relative {change / max(1.0, abs(log_lik[-2] + log_lik_shift)):.3g}), above "
                       f"tol = {tol:.3g}. Increase max_iter or loosen tol.", ConvergenceWarning, stacklevel=2)
     return EMResult(params, np.asarray(log_lik), np.asarray(elbos) if model.elbo is not None else None,
                     n_iter, converged, tuple(path) if path is not None else None)

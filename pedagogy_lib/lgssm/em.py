@@ -668,11 +668,24 @@ def _random_init(rng, data, n, learn, n_u):
                        C, c, sigma2 * np.eye(m))
 
 
+def _units_shift(data) -> float:
+    """``N sum_l log s_l`` over the observed rows of ``data`` (``s_l`` the spread of column ``l``): the log
+    likelihood plus this is that of the data in units where every column has unit spread, so EM's relative
+    stopping rule reads it and stops at the same iteration whatever the units of ``y``. Each column is
+    measured in units of its largest deviation (no square under- or overflows); a constant column adds 0."""
+    Y = np.concatenate([y_n[obs] for y_n, obs, _ in data])
+    dev = Y - Y.mean(axis=0)
+    big = np.max(np.abs(dev), axis=0)
+    ok = big > 0.0
+    spread = np.sqrt(np.mean((dev[:, ok] / big[ok]) ** 2, axis=0))
+    return float(Y.shape[0] * np.sum(np.log(spread) + np.log(big[ok])))
+
+
 def _fit_once(rng, data, n, n_u, init, learn, reg_covar, max_iter, tol, return_path, backend):
     if init is None:
         init = _random_init(rng, data, n, learn, n_u)
     return run_em(lgssm_em_model(learn, reg_covar, backend), init, data, max_iter=max_iter, tol=tol,
-                  return_path=return_path)
+                  return_path=return_path, log_lik_shift=_units_shift(data))
 
 
 def fit_lgssm(y, n: int, *, rng: np.random.Generator | None = None, init: LGSSMParams | None = None,
@@ -707,13 +720,17 @@ def fit_lgssm(y, n: int, *, rng: np.random.Generator | None = None, init: LGSSMP
     tol : float
         Relative tolerance on the change in log likelihood, never below :math:`64\epsilon` (the
         rounding of the computed likelihood; see :func:`~pedagogy_lib.em.run_em`); 0 runs exactly
-        ``max_iter`` iterations.
+        ``max_iter`` iterations. The rule is relative to the log likelihood of ``y`` in units where
+        each column has unit spread (``log_lik`` itself is reported for ``y``), so rescaling ``y`` or a
+        column of it gives the same iterations.
     n_restarts : int
         Random initializations (children of ``rng``); the best final log likelihood wins. Must be 1
         when ``init`` is given.
     reg_covar : float
         Floor on the eigenvalues of every learned covariance, with a
-        :class:`~pedagogy_lib.em.engine.CovarianceFloorWarning` when it binds.
+        :class:`~pedagogy_lib.em.engine.CovarianceFloorWarning` when it binds. It is absolute: for
+        ``Sigma_y_x`` it is in the units of ``y`` squared, so on data of variance below about
+        ``1e3 * reg_covar`` lower it (0 is allowed) or rescale ``y``.
     return_path : bool
         Keep every iterate in ``EMResult.path``.
     backend : {"auto", "numba", "numpy"}

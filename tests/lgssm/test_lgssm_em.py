@@ -300,6 +300,25 @@ def test_random_init_is_equivariant_in_the_units_of_y(e):
     np.testing.assert_allclose(scaled.params.Sigma_y_x / (s * s), one.params.Sigma_y_x, rtol=1e-7, atol=1e-12)
 
 
+@pytest.mark.parametrize("e", [-100, 100])
+def test_the_stopping_rule_does_not_depend_on_the_units_of_y(e):
+    """The relative tolerance was applied to |log p(y)|, which grows by T m |e| log 2 when y is scaled by
+    2^e: at e = +-100 (|log p| about 12,800 instead of 340) the rule allowed a change of about 4 nats and
+    the fit stopped early at a worse likelihood. It now reads the log likelihood in units where each
+    column of y has unit spread: the same iterations (46 here, with tol = 3e-4) at every scale, and the
+    same final log likelihood once shifted back. ``reg_covar = 0`` keeps the absolute covariance floor
+    out of it (at 2^-100 it would bind, with a warning)."""
+    rng = np.random.default_rng(4)
+    true = _random_params(rng, 2, 3)
+    y = sample_lgssm(true, 60, rng=rng)[1]
+    one = le.fit_lgssm(y, 2, rng=np.random.default_rng(2), max_iter=500, tol=3e-4, reg_covar=0.0)
+    scaled = le.fit_lgssm(2.0**e * y, 2, rng=np.random.default_rng(2), max_iter=500, tol=3e-4, reg_covar=0.0)
+    assert one.converged and scaled.converged and 10 < one.n_iter < 500
+    assert scaled.n_iter == one.n_iter
+    shift = y.size * e * np.log(2.0)
+    np.testing.assert_allclose(scaled.log_lik[-1] + shift, one.log_lik[-1], rtol=0, atol=1e-9 * abs(shift))
+
+
 def test_random_init_refuses_out_of_scale_y_by_name():
     """Data whose variance (or mean) exceeds the model's range are refused naming y, not a field of
     the model built from them (C, c or Sigma_y_x, which the caller never passed)."""
