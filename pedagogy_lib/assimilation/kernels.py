@@ -499,7 +499,7 @@ def colour_perturbations(Z, obs, out):
 def perturbed_update(E, A, xbar, y_t, obs, Z_t, ws):
     r"""Perturbed-observation analysis without localization, in ensemble space and in place of ``E``
     (the Kalman update of Eq. 2.47 with the sample covariance); False if the innovation covariance
-    is not positive definite.
+    is not finite (its sum of squares overflowed) or not positive definite.
 
     ``A`` (N, n) are the (inflated) anomalies of ``E`` about ``xbar``. With ``HA = A C^T`` and the
     innovation covariance ``S = HA^T HA / (N - 1) + R``, the gain is ``K^T = S^{-1} HA^T A / (N - 1)``,
@@ -518,6 +518,8 @@ def perturbed_update(E, A, xbar, y_t, obs, Z_t, ws):
     for i in range(m):
         for j in range(m):
             S[i, j] = S[i, j] / (N - 1) + R[i, j]
+            if not np.isfinite(S[i, j]):             # HA^T HA overflowed: S^{-1} would be 0, the update none
+                return False
     colour_perturbations(Z_t, obs, P)
     for k in range(m):
         d0 = y_t[k] - c[k]
