@@ -274,8 +274,11 @@ def _fa_m_step(q, y, params, *, floor):
     C_old, c, _ = params
     Eyx, Exx = _moments(q, y, c)
     C = _solve_C(Eyx, Exx)
-    syy = np.mean((y - c) ** 2, axis=0)               # diag <(y-c)(y-c)^T>
-    Lambda = syy - np.sum(C * Eyx, axis=1)             # diag(<yy^T> - C <x y^T>)
+    # diag(<yy^T> - C <x y^T>), written as the expected squared residual under the posterior, a sum of two
+    # non-negative terms (equal, since C solves the normal equations): the difference form cancels O(1)
+    # numbers and leaves nothing of a unique variance below about 1e-16 of the data's
+    R = (y - c) - q.mu @ C.T
+    Lambda = np.mean(R**2, axis=0) + np.sum((C @ q.Sigma) * C, axis=1)
     return FAParams(C, c, np.maximum(Lambda, floor))
 
 
@@ -342,7 +345,9 @@ def fa_em_step(params, y, *, Lambda_floor: float = 1e-3) -> FAParams:
     y : array_like, shape (N, L)
     Lambda_floor : float
         Fraction of each dimension's sample variance below which :math:`\Lambda_l` is not allowed
-        to fall (no warning here; :func:`fit_fa` warns).
+        to fall (no warning here; :func:`fit_fa` warns). The step resolves a :math:`\Lambda_l` down to
+        about ``1e-16`` of that variance (the rounding of the posterior covariance), so a floor below
+        that can return a variance that is rounding rather than the maximizer.
 
     Returns
     -------
@@ -460,7 +465,9 @@ def _ppca_m_step(q, y, params, *, floor, sigma2_fixed):
     if sigma2_fixed is not None:
         return FAParams(C, c, Lambda_old)
     L = y.shape[1]
-    sigma2 = (np.sum((y - c) ** 2) / y.shape[0] - np.sum(C * Eyx)) / L    # tr(<yy^T> - C<x y^T>) / L
+    # tr(<yy^T> - C<x y^T>) / L as the expected squared residual, as in the factor-analysis M step
+    R = (y - c) - q.mu @ C.T
+    sigma2 = (np.sum(R**2) / y.shape[0] + np.sum((C @ q.Sigma) * C)) / L
     return FAParams(C, c, np.full(L, max(sigma2, floor)))
 
 
