@@ -160,7 +160,8 @@ FORMS = ("information", "covariance")
 
 
 def _flop_count(K: int, L: int, form: str, diagonal: bool) -> float:
-    """Leading-order multiply-add count of one posterior (covariance and gain) in one form."""
+    """Leading-order operation count of one posterior (covariance and gain) in one form, as :func:`flop_count`
+    describes it: products in multiply-adds, a Cholesky factorization of size M charged M^3/3."""
     if form == "information":
         return L * K**2 + K**3 / 3 + (0.0 if diagonal else L**3 / 3 + L**2 * K)
     if form == "covariance":
@@ -172,9 +173,13 @@ _CHEAPER_FORM_ACCEPTED = []
 
 
 def flop_count(K: int, L: int, form: str, diagonal: bool) -> float:
-    """Leading-order multiply-add count of one posterior in one ``form`` (``"information"``, Eqs. 2.13-2.14, or
+    """Leading-order operation count of one posterior in one ``form`` (``"information"``, Eqs. 2.13-2.14, or
     ``"covariance"``, Eqs. 2.25-2.27), for ``K`` sources, ``L`` emissions and a ``diagonal`` Sigma_y|x or not. It
-    answers only after :func:`cheaper_form` has accepted your list."""
+    answers only after :func:`cheaper_form` has accepted your list.
+
+    The count is coarser than the page's cost table. A matrix product or a pair of triangular solves counts its
+    multiply-adds (the terms L K^2 and L^2 K), but a Cholesky factorization of an M x M matrix is charged M^3/3, the usual flop count with multiplications and additions counted apart (the table's M^3/6
+    counts a multiply-add once), and the K^3 that writes out Sigma_x|y is left out."""
     if not _CHEAPER_FORM_ACCEPTED:
         raise RuntimeError("flop_count answers once check.cheaper_form has accepted your answers; "
                            "count the operations from the cost table first.")
