@@ -1842,13 +1842,14 @@ def _shown(names: list[str]) -> str:
     return ", ".join(f"`{n.removeprefix('pedagogy_lib.')}`" for n in names)
 
 
-def _answer_only(code: str, names) -> str:
-    """The statements of ``code`` that produce the variables ``names`` (all of it without names)."""
+def _answer_only(code: str, names, preamble=()) -> str:
+    """The statements of ``code`` that produce the variables ``names`` (all of it without names); the
+    ``preamble``'s imports say which names are modules."""
     if not names:
         return code
     from pedagogy_lib.exercises.checker import answer_code
 
-    return answer_code(code, names)
+    return answer_code(code, names, earlier=preamble)
 
 
 #: Where the rules for graded answers are written, as a sentence's end.
@@ -1869,7 +1870,7 @@ def source_refusal(answer: str, preamble: list[str], not_allowed=(), names=()) -
     answer. The other rules read the whole cell, which the grader runs.
     """
     imports = "\n".join(preamble)
-    whole, answer = answer, _answer_only(answer, names)
+    whole, answer = answer, _answer_only(answer, names, preamble)
     if called := named_calls(answer, imports, not_allowed):
         shown = []
         for written in called:                # a name that does not say what it is gets the function's path

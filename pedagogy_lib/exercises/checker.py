@@ -193,7 +193,7 @@ def _named_calls_in_kernel(frame) -> list[str]:
         read = history[-1:]
         if len(history) > 1 and _only_calls_checkers(_parse(history[-1]), _import_aliases(history)):
             read = history[-2:]
-        code = answer_code("\n".join(read), checker=frame.f_code.co_name)
+        code = answer_code("\n".join(read), checker=frame.f_code.co_name, earlier=history[:-len(read)])
         called = named_calls_in(code, names, history)
     except Exception:  # noqa: BLE001 - a warning that cannot be worked out is not given
         return []
@@ -201,7 +201,8 @@ def _named_calls_in_kernel(frame) -> list[str]:
             "that zero." for name in dict.fromkeys(called)]
 
 
-def answer_code(code: str, names: Sequence[str] = (), checker: str | None = None) -> str:
+def answer_code(code: str, names: Sequence[str] = (), checker: str | None = None,
+                earlier: Sequence[str] = ()) -> str:
     """The statements of ``code`` that produce the answer, as code: the rest of the cell is not the answer.
 
     The answer is what the variables ``names`` hold (the names a stub passes to its checker, ``my_alpha``),
@@ -210,12 +211,14 @@ def answer_code(code: str, names: Sequence[str] = (), checker: str | None = None
     changes (by assignment to an item or attribute, or a method call) a name the answer needs, or calls the
     checker; the names it reads are then needed too, back to the start of the code. A function's whole body
     comes with its ``def``. A line that only looks at something else (``z = nice.forward(flow, x)`` beside
-    the answer's function) is left out. Code that does not parse, or in which no statement is found, is
-    returned whole.
+    the answer's function) is left out; so is a call of a module's function (``np.zeros(3)``, a module
+    bound by an import of ``earlier`` cells or of ``code``), which changes no module. Code that does not
+    parse, or in which no statement is found, is returned whole.
     """
     tree = _parse(code)
     if tree is None:
         return code
+    modules = _module_names([*earlier, code])
     needed = set()
     for name in names:                                # a stub may pass an expression (``X, w.T``)
         parsed = _parse(name)
@@ -231,7 +234,7 @@ def answer_code(code: str, names: Sequence[str] = (), checker: str | None = None
     while changed:                                    # back through the cell until no statement is added
         changed = False
         for k in range(len(tree.body) - 1, -1, -1):
-            if k not in kept and _changed_names(tree.body[k]) & needed:
+            if k not in kept and _changed_names(tree.body[k], modules) & needed:
                 kept.add(k)
                 needed |= _read_names(tree.body[k])
                 changed = True
@@ -266,8 +269,9 @@ def _top_level_nodes(statement):
         stack.extend(ast.iter_child_nodes(node))
 
 
-def _changed_names(statement) -> set[str]:
-    """The names a top-level statement binds or may change."""
+def _changed_names(statement, modules: set[str] = frozenset()) -> set[str]:
+    """The names a top-level statement binds or may change (a call of a function of one of ``modules``
+    changes no module)."""
     out = set()
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         out.add(statement.name)
@@ -279,8 +283,8 @@ def _changed_names(statement) -> set[str]:
             if (name := _base(node)) is not None:
                 out.add(name)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            if (name := _base(node.func.value)) is not None:     # a method may change its object
-                out.add(name)
+            if (name := _base(node.func.value)) is not None and name not in modules:
+                out.add(name)                                  # a method may change its object
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not statement:
             out.add(node.name)
     return out
@@ -317,6 +321,44 @@ def _parse(source: str):
         return ast.parse(source)
     except (SyntaxError, ValueError):
         return None
+
+
+def _module_names(cells: Sequence[str]) -> set[str]:
+    """The names the imports of ``cells`` bind to modules (``np`` of ``import numpy as np``; ``nce`` of
+    ``from pedagogy_lib.contrastive import nce``). A name from ``from P import M`` counts when ``P.M`` is a
+    module that can be found without running code that is not already loaded (``P`` imported, or this
+    library); a name bound again by a later assignment is not a module."""
+    out = set()
+    for tree in map(_parse, cells):
+        for node in (ast.walk(tree) if tree else ()):
+            if isinstance(node, ast.Import):
+                out |= {alias.asname or alias.name.partition(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if node.module and not node.level and _is_module(f"{node.module}.{alias.name}"):
+                        out.add(alias.asname or alias.name)
+                    else:
+                        out.discard(alias.asname or alias.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                out.discard(node.id)
+    return out
+
+
+def _is_module(path: str) -> bool:
+    """Whether ``path`` names a module, found without importing anything that is not already loaded (a
+    student's code names the path: only this library's packages, or packages already imported, are
+    searched)."""
+    if path in sys.modules:
+        return True
+    parent = path.rpartition(".")[0]
+    if parent not in sys.modules and parent.partition(".")[0] != _PACKAGE.partition(".")[0]:
+        return False
+    try:
+        import importlib.util
+
+        return importlib.util.find_spec(path) is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
 
 
 def _import_aliases(cells: Sequence[str]) -> dict[str, str]:

@@ -409,6 +409,29 @@ def test_only_the_lines_that_make_the_answer_are_read(monkeypatch):
     assert _fake_checker(monkeypatch, shell).my_check(1).problems == [_CALLS.format("hmm.hmm_filter")]
 
 
+def test_a_look_that_calls_a_named_function_through_a_module_the_answer_uses_is_not_the_answer(monkeypatch):
+    """A line beside the answer that calls a named function with NumPy's help (``np.zeros``) was read as part
+    of an answer whose function also uses ``np``: a call of a module's function was taken to change the module.
+    The answer's own named call is still found."""
+    head = "import numpy as np\nimport pedagogy_lib.hmm as hmm\nfrom pedagogy_lib.exercises import fake_page as check"
+    fn = "def f(x):\n    return np.tanh(x)\n"
+    look = "print(hmm.hmm_filter(np.zeros(3)))\n"
+    shell = _FakeShell(head, fn + look + "check.function_check(f)")
+    assert _fake_checker(monkeypatch, shell).function_check(lambda x: x)
+    shell = _FakeShell(head, fn.replace("np.tanh(x)", "hmm.hmm_filter(np.tanh(x))") + look + "check.function_check(f)")
+    assert not _fake_checker(monkeypatch, shell).function_check(lambda x: x)
+    # the imports may be in the code itself or in earlier cells; a name assigned after its import is data
+    assert "print" not in checker.answer_code(fn + look + "my = f", ["my"], earlier=[head])
+    assert "print" not in checker.answer_code("import numpy as np\n" + fn + look + "my = f", ["my"])
+    data = "np = Thing()\n" + fn + "np.fill(1)\nmy = f"
+    assert "np.fill" in checker.answer_code(data, ["my"], earlier=[head])
+    # a package module imported by name counts as a module; an object imported from a module does not
+    assert checker._module_names(["from pedagogy_lib.contrastive import nce"]) == {"nce"}
+    assert checker._module_names(["from pedagogy_lib.hmm import hmm_filter"]) == set()
+    # a student's import path is not searched by running a package that is not loaded already
+    assert checker._module_names(["from not_a_loaded_package import thing"]) == set()
+
+
 def test_answer_code_keeps_the_statements_an_answer_depends_on():
     code = ("import numpy as np\nfrom pedagogy_lib.deepgen import nice\nz = nice.forward(flow, x)\n"
             "x = nice.forward(flow, 2 * x)\ndef g(x):\n    y = np.tanh(x)\n    return y\nmy = g(3)\n")

@@ -475,6 +475,14 @@ def test_a_named_function_is_looked_for_only_in_the_lines_that_make_the_answer()
     assert "calls `nice.inverse`" in G.source_refusal(answer, preamble, named)        # the whole cell
     inside = answer.replace("x = z.copy()", "x = nice.inverse(flow, z)")
     assert "calls `nice.inverse`" in G.source_refusal(inside, preamble, named, ["my_inverse"])
+    # 10.1.1's Newton step: the look also calls NumPy, which the answer's function uses; a call of a module's
+    # function does not change the module, so the look stays outside the answer
+    preamble = ["import numpy as np", "from pedagogy_lib.deepgen import nice"]
+    answer = ("def my_inverse(flow, z):\n    return np.tanh(z)\n\n"
+              "print(nice.inverse(flow, np.zeros(3)))\n")
+    assert G.source_refusal(answer, preamble, named, ["my_inverse"]) is None
+    inside = answer.replace("np.tanh(z)", "nice.inverse(flow, np.tanh(z))")
+    assert "calls `nice.inverse`" in G.source_refusal(inside, preamble, named, ["my_inverse"])
 
 
 def test_the_library_s_private_functions_are_not_accepted_in_graded_answers(source):
