@@ -42,9 +42,10 @@ Safeguards that the draft's "convex, so Newton is guaranteed to converge" (openi
 leaves out: an undamped Newton step can overshoot, and for separable Bernoulli data or a
 Poisson/Gamma model whose fit wants :math:`\mu_n\to0` the maximum-likelihood estimate does not
 exist. :func:`irls` therefore halves any step that increases the deviance or leaves the link's
-domain (the inverse link needs :math:`\eta_n > 0` for every sample), and emits
+domain (the inverse link needs :math:`\eta_n > 0` for every sample), emits
 :class:`ConvergenceWarning` with the iteration count and the last change when it stops without
-converging.
+converging, and for the Bernoulli family never reports a separated data set as converged (see
+:func:`irls`, "Separation").
 """
 from __future__ import annotations
 
@@ -331,6 +332,42 @@ def _wls_solve(X, y, eta, fam: Family, observed: bool = True) -> np.ndarray:
 #: deviance is rounding: the "no longer decreases" rule of :func:`irls`.
 _EPS = float(np.finfo(float).eps)
 _ROUNDING_ULPS = 64.0
+#: A Bernoulli sample is saturated when its margin (2y - 1) eta exceeds this: its fitted mean is
+#: within sqrt(eps) of its output.
+_SATURATED = 0.5 * float(np.log(1.0 / _EPS))
+
+
+def _separation(X: np.ndarray, y: np.ndarray, eta: np.ndarray, w: np.ndarray) -> str | None:
+    """A checked certificate that Bernoulli data are separated, read off the last IRLS iterate.
+
+    Returns ``None`` when none is found, else a clause naming the kind of separation (see
+    :func:`irls`, "Separation").
+    """
+    sign = 2.0 * y - 1.0
+    margin = sign * eta
+    if np.all(margin > 0):
+        return ("the classes are completely separated: the last w classifies every sample "
+                "correctly, and scaling it up lowers the deviance towards 0")
+    rest = margin <= _SATURATED
+    n_rest = int(rest.sum())
+    if n_rest == len(y):
+        return None
+    scale = np.linalg.norm(X, axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    Xs = X / scale                                   # unit columns: the rank test is scale-free
+    _, sv, Vt = np.linalg.svd(Xs[rest], full_matrices=True)
+    rank = int(np.sum(sv > max(Xs[rest].shape) * _EPS * sv[0])) if sv.size else 0
+    null = Vt[rank:]                                 # orthonormal basis of the rows' null space
+    if null.shape[0] == 0:
+        return None
+    v = null.T @ (null @ (w * scale))                # w's component in that null space
+    t = sign[~rest] * (Xs[~rest] @ v)
+    bound = _ROUNDING_ULPS * _EPS * (np.abs(Xs[~rest]) @ np.abs(v))
+    if not np.all(t > bound):
+        return None
+    return (f"the classes are quasi-completely separated: {len(y) - n_rest} samples are fitted to "
+            f"rounding and a direction that leaves the other {n_rest} unchanged raises their "
+            "likelihood without bound")
 
 
 def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol: float = 1e-8,
@@ -368,8 +405,28 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
       ill-conditioned design on some machines and not on others, which the first rule alone would
       report as a failure.
 
-    Separable Bernoulli data still fail: the deviance keeps halving towards 0, a relative decrease
-    far above rounding, until ``max_iter``.
+    **Separation** (Bernoulli family). When the classes are separated the maximum-likelihood
+    estimate does not exist: the deviance falls towards its infimum as :math:`|\mathbf w|` grows,
+    and once the fitted means of the separated samples equal their outputs to rounding the steps
+    stop changing the deviance, so the second rule above would fire. Whenever the iteration stops
+    (either rule, ``max_iter``, or a stalled step), :func:`irls` looks for a certificate of
+    separation in the last iterate and, if it finds one, returns ``converged=False`` and emits a
+    :class:`ConvergenceWarning` that names it:
+
+    * *complete* separation: every margin :math:`(2y_n-1)\,\eta_n` is positive, i.e. the last
+      :math:`\mathbf w` itself classifies every sample correctly, so :math:`t\mathbf w` with
+      :math:`t\to\infty` lowers the deviance towards 0 and no finite minimizer exists (exact: the
+      test is a sign check and has no tolerance);
+    * *quasi-complete* separation: the samples split into the saturated ones, whose margins exceed
+      :math:`\tfrac12\log(1/\epsilon)\approx18` (fitted mean within :math:`\sqrt\epsilon` of the
+      output), and the rest :math:`R`, and the projection :math:`\mathbf v` of :math:`\mathbf w`
+      onto the null space of the rows of :math:`R` (columns scaled to unit norm) gives every
+      saturated sample a positive margin :math:`(2y_n-1)\,\mathbf x_n^T\mathbf v`. Then moving
+      along :math:`\mathbf v` raises the likelihood of the saturated samples and leaves that of
+      :math:`R` unchanged (to rounding: :math:`\mathbf v` is a numerical null vector), so again no
+      maximizer exists. The certificate is checked, so a fit on data that are not separated is never
+      reported as separated; it can be missed only if the deviance of :math:`R` is so large (over
+      about :math:`10^6`) that the second rule fires before the separated samples saturate.
 
     Parameters
     ----------
@@ -406,7 +463,9 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
     -----
     ConvergenceWarning
         When ``max_iter`` is reached, or no halving of the step decreases the deviance, before
-        convergence. The message gives the iteration count and the last change.
+        convergence; the message gives the iteration count and the last change. For the Bernoulli
+        family, also when the data are completely or quasi-completely separated (see above),
+        whichever rule stopped the iteration; the message names the kind of separation.
     """
     fam = _resolve_family(family)
     X = as_array(X, "X", ndim=2, dims="(N, M)")
@@ -467,7 +526,14 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
             converged = True
             break
 
-    if not converged:
+    separated = _separation(Xd, y, eta, w) if fam.name == "bernoulli" else None
+    if separated is not None:
+        converged = False
+        warnings.warn(f"IRLS did not converge after {n_iter} iterations: {separated}, so the "
+                      "maximum-likelihood estimate does not exist (|w| grows without bound; "
+                      f"now {np.max(np.abs(w)):.3g}). A ridge penalty or prior restores a finite "
+                      "optimum.", ConvergenceWarning, stacklevel=2)
+    elif not converged:
         why = (f"no step halving decreased the deviance at iteration {n_iter}" if stalled
                else f"reached max_iter = {max_iter}")
         hint = (" For the Bernoulli family this usually means the classes are (nearly) separable, so the "

@@ -235,15 +235,116 @@ def test_fisher_scoring_is_slower_than_newton_for_noncanonical_link():
 
 
 def test_separable_logistic_problem_warns_with_iteration_count():
+    # Default max_iter: the fitted means reach 0 and 1 to rounding long before it, the deviance stops
+    # falling and the "no longer decreases" rule fires; separation must still not count as converged.
     rng = np.random.default_rng(7)
     x = np.r_[rng.normal(-2, 0.5, 20), rng.normal(2, 0.5, 20)]
     X, y = np.column_stack([np.ones(40), x]), (x > 0).astype(float)
-    with pytest.warns(ConvergenceWarning, match=r"did not converge after 25 iterations .*last relative change in w \S+ > tol") as rec:
-        res = fit(X, y, "bernoulli", max_iter=25)
-    assert "separable" in str(rec[0].message)
-    assert not res.converged and res.n_iter == 25
+    with pytest.warns(ConvergenceWarning, match=r"did not converge after \d+ iterations: the classes "
+                                                r"are completely separated") as rec:
+        res = fit(X, y, "bernoulli")
+    assert f"after {res.n_iter} iterations" in str(rec[0].message)
+    assert "maximum-likelihood estimate does not exist" in str(rec[0].message)
+    assert not res.converged and res.n_iter < 100
     assert res.deviance[-1] < 1e-6 * res.deviance[0]               # the fit keeps sharpening ...
     assert res.w[1] > 5.0                                           # ... as |w| grows without bound
+    # a short budget ends at max_iter, with the same diagnosis
+    with pytest.warns(ConvergenceWarning, match=r"after 25 iterations: the classes are completely"):
+        short = fit(X, y, "bernoulli", max_iter=25)
+    assert not short.converged and short.n_iter == 25
+
+
+SEPARATED_1D = {
+    # one-feature data sets with an intercept column; the page's u_sep and the exercise's A and C
+    "page": (np.array([-2.0, -1.4, -0.8, -0.3, 0.2, 0.9, 1.5, 2.2]), None),
+    "A": (np.array([-2.0, -1.2, -0.3, 0.4, 1.1, 2.5]), np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])),
+    "C": (np.array([-2.0, -1.2, 0.4, 0.4, 1.1, 2.5]), np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])),
+}
+
+
+@pytest.mark.parametrize("key,kind", [("page", "completely"), ("A", "completely"),
+                                      ("C", "quasi-completely")])
+def test_separated_data_never_converge_with_the_default_budget(key, kind):
+    # Before the fix these stopped by the deviance rule with converged=True and no warning (slopes
+    # 222, 154 and 47 after 75, 72 and 34 iterations).
+    u, y = SEPARATED_1D[key]
+    y = (u > 0).astype(float) if y is None else y
+    X = np.column_stack([np.ones_like(u), u])
+    with pytest.warns(ConvergenceWarning, match=rf"the classes are {kind} separated"):
+        res = fit(X, y, "bernoulli")
+    assert not res.converged and res.n_iter < 100
+
+
+def test_quasi_complete_separation_in_two_features():
+    # Classes split by the line u1 = 0, with samples of both classes on that line: the samples off
+    # the line saturate, those on it keep finite means (their own logistic fit in u2).
+    rng = np.random.default_rng(11)
+    off = rng.uniform(0.2, 2.0, (30, 2)) * np.r_[[[-1.0, 1.0]] * 15, [[1.0, 1.0]] * 15]
+    on = np.column_stack([np.zeros(12), rng.standard_normal(12)])
+    U = np.vstack([off, on])
+    y = np.r_[np.zeros(15), np.ones(15), (rng.random(12) < expit(on[:, 1])).astype(float)]
+    assert 0 < y[30:].sum() < 12
+    X = np.column_stack([np.ones(42), U])
+    with pytest.warns(ConvergenceWarning, match=r"quasi-completely separated: 30 samples .* other 12"):
+        res = fit(X, y, "bernoulli")
+    assert not res.converged
+    assert abs(res.w[1]) > 10 * abs(res.w[2])                      # the slope across the line grows
+
+
+def _threshold_separable(u, y):
+    """Independent oracle for one feature with an intercept: a threshold splits the classes."""
+    return u[y == 0].max() <= u[y == 1].min() or u[y == 1].max() <= u[y == 0].min()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_overlapping_classes_converge_without_warning(seed):
+    # Steep but overlapping logistic data, plus a far, correctly classified sample whose margin is
+    # above the saturation threshold (so the quasi-separation test runs and must find nothing); the
+    # fit agrees with scikit-learn's unpenalized logistic regression.
+    rng = np.random.default_rng(seed)
+    u = np.r_[rng.uniform(-2, 2, 60), 40.0]
+    y = np.r_[(rng.random(60) < expit(3.0 * u[:60])).astype(float), 1.0]
+    assert not _threshold_separable(u, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fit(u[:, None], y, "bernoulli", fit_intercept=True, tol=1e-12)
+    assert res.converged
+    assert res.w[0] * 40.0 + res.intercept > 18.1                  # the far sample is saturated
+    sk = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-12, max_iter=200).fit(u[:, None], y)
+    np.testing.assert_allclose(res.w, sk.coef_[0], rtol=1e-6)
+    assert res.intercept == pytest.approx(sk.intercept_[0], rel=1e-6, abs=1e-9)
+
+
+def test_glm_hessian_is_the_variance_over_phi_squared():
+    # Erratum: Section 5.1.2 writes the Hessian of the GLM's cross entropy as (1/phi) E[Var[X|Y] y y^T].
+    # For Eq. 5.12 the variance is phi A''(eta), and differentiating [A(eta) - x eta] / phi twice gives
+    # A''(eta) y y^T / phi = Var y y^T / phi^2: the draft's expression is phi times too large. Shown on
+    # a Gamma with shape nu = 4 (phi = 1/4), natural parameter eta = -1/mu = d^T y, by finite
+    # differences of scipy.stats' log density.
+    nu = 4.0
+    phi = 1.0 / nu
+    rng = np.random.default_rng(12)
+    Y = np.column_stack([np.ones(25), rng.uniform(0.0, 1.0, 25)])
+    x = rng.gamma(nu, 1.0, 25)
+    d0 = np.array([-1.0, -0.5])
+
+    def nll(d):
+        mu = -1.0 / (Y @ d)
+        return -np.sum(stats.gamma.logpdf(x, a=nu, scale=mu / nu))
+
+    h = 1e-4
+    E = np.eye(2) * h
+    H_fd = np.array([[(nll(d0 + E[i] + E[j]) - nll(d0 + E[i] - E[j]) - nll(d0 - E[i] + E[j])
+                       + nll(d0 - E[i] - E[j])) / (4 * h * h) for j in range(2)] for i in range(2)])
+    eta = Y @ d0
+    A2 = 1.0 / eta**2                                               # A(eta) = -log(-eta)
+    var = stats.gamma(nu, scale=(-1.0 / eta) / nu).var()            # Var[X | y] = phi A''(eta)
+    np.testing.assert_allclose(var, phi * A2, rtol=1e-12)
+    correct = (Y * (A2 / phi)[:, None]).T @ Y
+    draft = (Y * (var / phi)[:, None]).T @ Y
+    np.testing.assert_allclose(H_fd, correct, rtol=1e-5)
+    np.testing.assert_allclose(draft, phi * correct, rtol=1e-12)
+    assert not np.allclose(H_fd, draft, rtol=0.5)
 
 
 def test_stalled_step_halving_warns():
