@@ -29,10 +29,11 @@ class GaussianPair(NamedTuple):
 
 
 def _draw_marble(rng):
-    """Two different strategies over four cups, every probability a multiple of 0.05, at least 0.05."""
+    """Two different strategies over four cups, every probability a multiple of 0.05, at least 0.05, and neither
+    uniform (a uniform q makes H_pq = 2 bits for every p, and the statement promises no powers of one half)."""
     while True:
         p, q = (np.round(0.05 + 0.05 * rng.multinomial(16, np.full(4, 0.25)), 2) for _ in range(2))
-        if np.abs(p - q).max() > 0.1:
+        if np.abs(p - q).max() > 0.1 and np.ptp(p) > 0 and np.ptp(q) > 0:
             return MarbleProblem(p=p, q=q)
 
 

@@ -47,6 +47,21 @@ def test_marble_problem_drawn_for_a_student_is_a_pair_of_distributions_other_tha
     assert fresh.marble_entropies([H(p, p), H(q, q), H(p, q), H(q, p)])
 
 
+@pytest.mark.parametrize("salt", [14, 49, 118, 119, 227, 252, 260, 308, 388])
+def test_marble_problem_drawn_for_a_student_has_no_uniform_strategy(salt):
+    # the first draw for these students had a uniform p or q (16 choose 4,4,4,4 over 4^16, about 1.5 %
+    # of students), for which H_pq or H_qp is 2 bits whatever the other strategy is
+    from courseware import grading as G
+
+    fresh = G.own_copy(check, salt)
+    p, q = fresh.EX_MARBLE
+    assert np.ptp(p) > 0 and np.ptp(q) > 0 and np.abs(p - q).max() > 0.1
+    assert p.min() >= 0.05 and q.min() >= 0.05
+    np.testing.assert_allclose([p.sum(), q.sum()], 1.0, rtol=1e-12)
+    H = lambda a, b: -np.sum(a * np.log2(b))
+    assert fresh.marble_entropies([H(p, p), H(q, q), H(p, q), H(q, p)])
+
+
 def test_marble_correct_passes():
     res = check.marble_entropies(MARBLE)
     assert res and "correct" in str(res)
