@@ -355,7 +355,8 @@ def _separation(X: np.ndarray, y: np.ndarray, eta: np.ndarray, w: np.ndarray) ->
     scale = np.linalg.norm(X, axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     Xs = X / scale                                   # unit columns: the rank test is scale-free
-    _, sv, Vt = np.linalg.svd(Xs[rest], full_matrices=True)
+    # all P right singular vectors, without the (n_rest, n_rest) left ones when n_rest >= P
+    _, sv, Vt = np.linalg.svd(Xs[rest], full_matrices=n_rest < X.shape[1])
     rank = int(np.sum(sv > max(Xs[rest].shape) * _EPS * sv[0])) if sv.size else 0
     null = Vt[rank:]                                 # orthonormal basis of the rows' null space
     if null.shape[0] == 0:

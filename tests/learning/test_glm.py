@@ -291,6 +291,21 @@ def test_quasi_complete_separation_in_two_features():
     assert abs(res.w[1]) > 10 * abs(res.w[2])                      # the slope across the line grows
 
 
+def test_quasi_complete_separation_with_fewer_boundary_samples_than_features():
+    # Six features, 40 samples strictly separated by a random hyperplane and three pairs (one of
+    # each class) on it: the rows on the boundary leave a three-dimensional null space.
+    rng = np.random.default_rng(3)
+    v = rng.standard_normal(6)
+    off = rng.standard_normal((40, 6))
+    on = rng.standard_normal((3, 6))
+    on -= np.outer(on @ v / (v @ v), v)
+    X = np.r_[off, on, on]
+    y = np.r_[(off @ v > 0).astype(float), np.ones(3), np.zeros(3)]
+    with pytest.warns(ConvergenceWarning, match=r"quasi-completely separated: 40 samples .* other 6"):
+        res = fit(X, y, "bernoulli")
+    assert not res.converged
+
+
 def _threshold_separable(u, y):
     """Independent oracle for one feature with an intercept: a threshold splits the classes."""
     return u[y == 0].max() <= u[y == 1].min() or u[y == 1].max() <= u[y == 0].min()
