@@ -169,3 +169,58 @@ def test_the_page_does_not_print_the_offset_component_before_the_exercise():
     assert r"\tfrac12\langle\sigma\{-h^+\}\rangle - \tfrac12\langle\sigma\{h^-\}\rangle" not in before
     # the exercise asks for the pool-weighted loss, whose derivative the page never writes
     assert r"\sigma\{\log\nu - h^+\}" not in before and r"\tfrac{\nu}{1+\nu}\langle\sigma" not in before
+
+
+# ------------------------------------------- exercise (d) in a reader's kernel: the named functions
+class _Shell:
+    """What the checker reads of an IPython shell: the cells run so far, the last being the one running."""
+
+    def __init__(self, *cells):
+        self.user_ns = {"In": ["", *cells]}
+
+
+_HEAD = "import numpy as np\nfrom pedagogy_lib.contrastive import nce\nfrom pedagogy_lib.exercises import ch10_nce as check"
+_WRAPPER = ("def my_newton_step(theta, T_pos, T_neg, En_pos, En_neg):\n"
+            "    a = (T_pos, T_neg, En_pos, En_neg)\n"
+            "    return nce.fit_nce(*a, theta, max_iter=1).path[1]\n\n\n"
+            "check.newton_step(my_newton_step)")
+
+
+def _fit_nce_wrapper(theta, T_pos, T_neg, En_pos, En_neg):
+    """The answer of _WRAPPER: one step of the library's Newton run, which the statement names."""
+    import warnings
+
+    from pedagogy_lib.contrastive import nce
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)          # one step does not converge, and says so
+        return nce.fit_nce(T_pos, T_neg, En_pos, En_neg, theta, max_iter=1).path[1]
+
+
+def test_newton_step_by_a_wrapper_of_fit_nce_does_not_pass_in_a_kernel(monkeypatch):
+    """fit_nce calls newton_minimize, so one step of it is the answer; the exercise names it, and a cell that
+    calls it is refused, although its numbers are right."""
+    import IPython
+
+    assert ch10_nce.newton_step(_fit_nce_wrapper)                    # the numbers alone pass
+    monkeypatch.setattr(IPython, "get_ipython", lambda: _Shell(_HEAD, _WRAPPER))
+    r = ch10_nce.newton_step(_fit_nce_wrapper)
+    assert not r and "your code calls `nce.fit_nce`" in str(r), str(r)
+
+
+def test_newton_step_written_out_passes_in_a_kernel(monkeypatch):
+    import IPython
+
+    own = ("def my_newton_step(theta, T_pos, T_neg, En_pos, En_neg):\n"
+           "    h_pos = En_pos - T_pos @ theta\n"
+           "    h_neg = En_neg - T_neg @ theta\n"
+           "    s_pos = 1 / (1 + np.exp(h_pos))\n"
+           "    s_neg = 1 / (1 + np.exp(-h_neg))\n"
+           "    grad = 0.5 * s_pos @ T_pos / len(h_pos) - 0.5 * s_neg @ T_neg / len(h_neg)\n"
+           "    hess = (0.5 * (T_pos.T * s_pos * (1 - s_pos)) @ T_pos / len(h_pos)\n"
+           "            + 0.5 * (T_neg.T * s_neg * (1 - s_neg)) @ T_neg / len(h_neg))\n"
+           "    return theta - np.linalg.solve(hess, grad)\n\n\n"
+           "check.newton_step(my_newton_step)")
+    namespace = {}
+    exec(_HEAD + "\n" + own.rpartition("\n\n\n")[0], namespace)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: _Shell(_HEAD, own))
+    assert ch10_nce.newton_step(namespace["my_newton_step"])
