@@ -3,7 +3,9 @@ the ELBO tracked at every iteration, a monotonicity check, restarts, and the war
 
 Each model family brings its own E and M steps as an :class:`EMModel` (in ``<family>/em.py``:
 :mod:`pedagogy_lib.mixture.em`, :mod:`pedagogy_lib.hmm.em`, :mod:`pedagogy_lib.factor.em`,
-:mod:`pedagogy_lib.lgssm.em`); this package runs them.
+:mod:`pedagogy_lib.lgssm.em`); this package runs them. Its stopping rule is relative to the log likelihood,
+which for continuous data moves with their units; :func:`~pedagogy_lib.em.engine.units_log_shift` gives the
+shift that the fits pass to read it in units where each column of the data has unit spread.
 
 Module: :mod:`~pedagogy_lib.em.engine`.
 """

@@ -29,6 +29,7 @@ Hence the log likelihood never decreases, and after each M step the bound is san
 
 This module holds the model-independent part: :func:`run_em` loops, records the log likelihood
 and the ELBo at every iteration, checks monotonicity and warns when it stops before converging;
+:func:`units_log_shift` gives the fits of continuous data a stopping rule free of the data's units;
 :func:`best_of_restarts` reruns a fit from seeds spawned by one ``Generator``; and
 :func:`gaussian_elbo` / :func:`discrete_elbo` evaluate the bound for any Gaussian or categorical
 recognition distribution, so that its relation to the log likelihood can be checked directly.
@@ -50,7 +51,7 @@ from ..gaussian.blocks import check_model
 from ..core.linalg import TAU, chol_logdet, chol_solve
 
 __all__ = ["ConvergenceWarning", "CovarianceFloorWarning", "EmptyComponentWarning", "EMModel", "EMResult", "RestartsResult", "run_em", "best_of_restarts",
-           "gaussian_elbo", "discrete_elbo"]
+           "units_log_shift", "gaussian_elbo", "discrete_elbo"]
 
 
 class CovarianceFloorWarning(UserWarning):
@@ -220,8 +221,8 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
         A constant added to the log likelihood in the relative tolerance (and the decrease warning's
         threshold) only. A density's log likelihood shifts with the data's units, and a rule relative to
         :math:`|\ell|` then stops at different iterations for the same data in other units; a fit passes
-        the shift to units where each observed dimension has unit spread (for instance
-        :math:`N\sum_l\log s_l`), and its iterations no longer depend on the units.
+        the shift to units where each observed dimension has unit spread (:func:`units_log_shift` of its
+        rows of observations), and its iterations no longer depend on the units.
 
     Returns
     -------
@@ -284,6 +285,70 @@ def run_em(model: EMModel, init_params, data, *, max_iter: int = 500, tol: float
                       f"tol = {tol:.3g}. Increase max_iter or loosen tol.", ConvergenceWarning, stacklevel=2)
     return EMResult(params, np.asarray(log_lik), np.asarray(elbos) if model.elbo is not None else None,
                     n_iter, converged, tuple(path) if path is not None else None)
+
+
+def units_log_shift(y) -> float:
+    r"""The shift :math:`N\sum_l\log s_l` that puts a log likelihood of ``y`` in unit-spread units.
+
+    Measure column :math:`l` of ``y`` in units of its spread :math:`s_l` (the root mean square
+    deviation from the column mean, the :math:`1/N` standard deviation). A density of the data
+    picks up the Jacobian of that change of variables, so for any model whose parameters follow
+    the units (means scaled by :math:`s_l`, covariances by :math:`s_ls_{l'}`)
+
+    .. math::
+        \ell(\mathbf y) + N\sum_l\log s_l = \ell(\mathbf S^{-1}\mathbf y),
+        \qquad \mathbf S = \operatorname{diag}(s_1,\dots,s_L).
+
+    The right side does not change when ``y`` or one of its columns is rescaled, while
+    :math:`\ell(\mathbf y)` moves by :math:`-N\log a` per column multiplied by :math:`a`. A stopping
+    rule relative to :math:`|\ell|` therefore stops at an iteration that depends on the units;
+    :func:`run_em` with ``log_lik_shift=units_log_shift(y)`` reads the right side instead, and a fit of
+    ``a * y`` from a start scaled alike stops at the same iteration as the fit of ``y``.
+
+    Each column is first brought near 1 by a power of two (exact) and its deviations are measured in
+    units of the largest of them, so no square under- or overflows for any finite ``y``; a constant
+    column (spread 0, no density to speak of) adds 0.
+
+    Parameters
+    ----------
+    y : array_like, shape (N, L)
+        Observations as rows; finite. The fits pass all their observed rows together (every sequence
+        of an HMM, the observed steps of a state-space model).
+
+    Returns
+    -------
+    float
+        :math:`N\sum_l\log s_l` over the non-constant columns; 0 for an empty ``y``. Multiplying ``y``
+        by :math:`2^k` adds exactly :math:`NLk\log 2` (up to the rounding of that product).
+
+    Raises
+    ------
+    ValueError, TypeError
+        If ``y`` is not a finite 2-D numeric array (the message names ``y``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([[0.0, 1.0], [2.0, 1.0], [4.0, 1.0]])      # column 1 is constant
+    >>> round(units_log_shift(y), 12) == round(3 * np.log(np.sqrt(8 / 3)), 12)
+    True
+    >>> bool(np.isclose(units_log_shift(1024.0 * y), units_log_shift(y) + 3 * np.log(1024.0)))
+    True
+    """
+    y = as_array(y, "y", ndim=2, dims="(N, L)")
+    N = y.shape[0]
+    if y.size == 0:
+        return 0.0
+    # a constant column is found by comparison: its computed mean may differ from its value by rounding
+    cols = np.flatnonzero(np.any(y != y[0], axis=0))
+    e = np.frexp(np.max(np.abs(y[:, cols]), axis=0))[1]
+    with np.errstate(under="ignore"):
+        u = np.ldexp(y[:, cols], -e)                     # |u| <= 1: the column over a power of two
+        dev = u - u.mean(axis=0)
+    big = np.max(np.abs(dev), axis=0)                    # > 0: two entries differ
+    spread = np.sqrt(np.mean((dev / big) ** 2, axis=0))                     # in [N^-1/2, 1]
+    log_s = np.log(spread) + np.log(big) + e * np.log(2.0)
+    return float(N * np.sum(log_s))
 
 
 def best_of_restarts(fit_fn: Callable[[np.random.Generator], EMResult], rng: np.random.Generator,

@@ -87,7 +87,7 @@ from . import kalman, kernels
 from ..core.checks import (positive_scalar, as_array, as_scalar, check_backend, check_moments, check_psd, check_int,
                            check_rng)
 from ..core.jit import choose
-from ..em.engine import CovarianceFloorWarning, EMModel, EMResult, best_of_restarts, run_em
+from ..em.engine import CovarianceFloorWarning, EMModel, EMResult, best_of_restarts, run_em, units_log_shift
 from . import model as lgssm_model
 from .model import LGSSMParams
 from ..core.linalg import TAU, chol_logdet, symmetrize
@@ -669,16 +669,10 @@ def _random_init(rng, data, n, learn, n_u):
 
 
 def _units_shift(data) -> float:
-    """``N sum_l log s_l`` over the observed rows of ``data`` (``s_l`` the spread of column ``l``): the log
+    """:func:`~pedagogy_lib.em.units_log_shift` of the observed rows of every sequence in ``data``: the log
     likelihood plus this is that of the data in units where every column has unit spread, so EM's relative
-    stopping rule reads it and stops at the same iteration whatever the units of ``y``. Each column is
-    measured in units of its largest deviation (no square under- or overflows); a constant column adds 0."""
-    Y = np.concatenate([y_n[obs] for y_n, obs, _ in data])
-    dev = Y - Y.mean(axis=0)
-    big = np.max(np.abs(dev), axis=0)
-    ok = big > 0.0
-    spread = np.sqrt(np.mean((dev[:, ok] / big[ok]) ** 2, axis=0))
-    return float(Y.shape[0] * np.sum(np.log(spread) + np.log(big[ok])))
+    stopping rule reads it and stops at the same iteration whatever the units of ``y``."""
+    return units_log_shift(np.concatenate([y_n[obs] for y_n, obs, _ in data]))
 
 
 def _fit_once(rng, data, n, n_u, init, learn, reg_covar, max_iter, tol, return_path, backend):

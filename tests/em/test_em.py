@@ -340,3 +340,67 @@ def test_discrete_elbo_validation():
         em.discrete_elbo(lj, np.array([[0.3, 0.3, 0.3], [1 / 3] * 3]))
     with pytest.raises(ValueError, match=r"q must be finite; got nan"):
         em.discrete_elbo(lj, np.array([[np.nan, 0.5, 0.5], [1 / 3] * 3]))
+
+
+# --------------------------------------------------------------------------- units_log_shift
+
+def test_units_log_shift_is_n_times_the_log_spreads_and_follows_the_units():
+    """N sum_l log s_l with s_l the 1/N standard deviation of column l (numpy's, at ordinary scales); scaling
+    a column by 2^k adds exactly N k log 2 (powers of two are exact), down to 2^-1000 and up to 2^1000, where
+    the squares of the data leave float64; a constant column adds nothing."""
+    rng = np.random.default_rng(5)
+    y = rng.standard_normal((40, 3)) * np.array([1.0, 1e-3, 7.0]) + np.array([5.0, 0.0, -2.0])
+    N = y.shape[0]
+    ref = N * float(np.sum(np.log(y.std(axis=0))))
+    assert em.units_log_shift(y) == pytest.approx(ref, rel=1e-13)
+    for k in (-1000, -200, 200, 1000):
+        np.testing.assert_allclose(em.units_log_shift(y * 2.0**k), ref + y.size * k * np.log(2.0), rtol=1e-13)
+        per_column = y * np.array([2.0**k, 1.0, 1.0])
+        np.testing.assert_allclose(em.units_log_shift(per_column), ref + N * k * np.log(2.0), rtol=1e-13)
+    with_constant = np.column_stack([y, np.full(N, 3.5), np.zeros(N)])
+    assert em.units_log_shift(with_constant) == pytest.approx(ref, rel=1e-13)
+    assert em.units_log_shift(np.zeros((0, 2))) == 0.0
+    big = np.array([[1.5e308, -1e308], [1.5e308, 1.2e308], [-1e308, 1.7e308]])   # the column sums overflow
+    with np.errstate(over="ignore"):
+        assert not np.all(np.isfinite(big.sum(axis=0)))
+    ref_big = 3 * float(np.sum(np.log((big / 2.0**1000).std(axis=0)))) + big.size * 1000 * np.log(2.0)
+    assert em.units_log_shift(big) == pytest.approx(ref_big, rel=1e-13)
+
+
+@pytest.mark.parametrize("y, match", [(np.ones(4), "y must be a 2-D array"),
+                                      (np.array([[1.0, np.nan]]), "y"),
+                                      ("abc", "y")])
+def test_units_log_shift_refuses_by_name(y, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        em.units_log_shift(y)
+
+
+def _toy_in_units(sd):
+    """The toy mixture with component standard deviation ``sd`` (1 above): data and means in units of 1/sd."""
+    def log_joint(mu, y):
+        return np.log(PI) + stats.norm.logpdf(y[:, None], loc=mu[None, :], scale=sd)
+
+    def e_step(mu, y):
+        lj = log_joint(mu, y)
+        return np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
+
+    return em.EMModel(e_step, _toy_m_step, lambda mu, y: float(logsumexp(log_joint(mu, y), axis=1).sum()),
+                      name="toy mixture in units")
+
+
+def test_run_em_with_the_units_shift_stops_at_the_same_iteration_in_any_units():
+    """The engine reads the tolerance on l + log_lik_shift: the toy mixture on 2^k y, with its start and
+    standard deviation scaled alike and units_log_shift(y) passed, stops at the same iteration for k = -200,
+    0, 200 (without the shift, |l| grows from about 470 to about 42,000 and it stops earlier)."""
+    y = toy_data(7, N=300, sep=1.5)
+    counts = {}
+    for shifted in (True, False):
+        for k in (-200, 0, 200):
+            s = 2.0**k
+            shift = em.units_log_shift((y * s)[:, None]) if shifted else 0.0
+            res = em.run_em(_toy_in_units(s), np.array([-0.1, 0.1]) * s, y * s, max_iter=1000, tol=1e-7,
+                            log_lik_shift=shift)
+            assert res.converged
+            counts[shifted, k] = res.n_iter
+    assert counts[True, -200] == counts[True, 0] == counts[True, 200] and counts[True, 0] > 10, counts
+    assert counts[False, -200] < counts[False, 0] and counts[False, 200] < counts[False, 0], counts

@@ -444,6 +444,7 @@ def _em():
     t.add("em.engine.run_em", model, p, y, max_iter=3, _names=("y",))
     from pedagogy_lib.mixture import fit_gmm
     t.add("em.engine.best_of_restarts", lambda rng: fit_gmm(y, 2, rng=rng, max_iter=2), _rng(), 2)
+    t.add("em.engine.units_log_shift", y)
     mu, S = np.array([0.5, -1.0]), _spd(2)
     C, c, R = np.array([[1.0, 0.5], [0.0, 1.0], [2.0, 1.0]]), np.zeros(3), _spd(3, 1)
     t.add("em.engine.gaussian_elbo", mu, S, C, c, R, np.ones(3), np.zeros(2), np.eye(2))

@@ -1,4 +1,4 @@
-"""Scale cases of the discrete, hmm, recursions, smc, mixture, samplers and nn families (the method: tests/library/test_scales.py)."""
+"""Scale cases of the discrete, hmm, recursions, smc, mixture, em, samplers and nn families (the method: tests/library/test_scales.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -347,6 +347,27 @@ def case_semi_supervised_units(s, rng):
         lin = _mp_log_joint(y, mu[[1, 0]], Sig[[1, 1]], pi[[1, 0]])
         lin = [float(a - b) for a, b in lin]
     close(quiet(mx.boundary_value, lb, y * s), lin, rtol=1e-9, atol=1e-9, what="LDA logit difference")
+
+
+# ================================================================================ em
+@case("em.engine.units_log_shift", exponents=LINEAR_EXPONENTS)
+def case_units_log_shift(s, rng):
+    """Rows of data times s (1e-300 to 1e300), one column also offset by 3 s and one constant: the shift
+    ``N sum_l log s_l`` against mpmath on the scaled floats themselves (30 digits), so the squares and sums
+    that leave float64 at the ends of the sweep are exact in the reference."""
+    import mpmath as mp
+
+    from pedagogy_lib.em import units_log_shift
+    N = 15
+    y = np.column_stack([rng.standard_normal(N), 3.0 + 0.5 * rng.standard_normal(N), np.full(N, 2.0)]) * s
+    with mp.workdps(30):
+        ref = mp.mpf(0)
+        for col in y.T[:2]:
+            xs = [mp.mpf(float(v)) for v in col]
+            m = mp.fsum(xs) / N
+            ref += N * mp.log(mp.sqrt(mp.fsum((x - m) ** 2 for x in xs) / N))
+        ref = float(ref)
+    close(quiet(units_log_shift, y), ref, rtol=1e-12, atol=1e-12, what="units_log_shift")
 
 
 # ================================================================================ samplers
