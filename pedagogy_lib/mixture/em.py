@@ -75,7 +75,8 @@ from scipy.linalg import solve_triangular
 
 from ..core.checks import (DivergenceError, positive_scalar, as_array, as_scalar, check_backend, check_choice, check_int,
                            check_labels, check_moments, check_positive, check_prob_rows, check_rng)
-from ..em.engine import ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
+from ..em.engine import (ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts,
+                         run_em, units_log_shift)
 from ..core.jit import choose
 from ..core.linalg import TAU, chol_logdet_trace, symmetrize
 from ..core.logmath import logsumexp, softmax
@@ -714,14 +715,14 @@ def _hard_stats(y, mu):
     return gmm_stats_from_responsibilities(y, r, mu)
 
 
-def _fit_once(y, K, rng, init_params, covariance_type, reg_covar, max_iter, tol, backend, return_path):
+def _fit_once(y, K, rng, init_params, covariance_type, reg_covar, max_iter, tol, backend, return_path, shift):
     if init_params is None:
         centers = _kmeans_plusplus(y, K, rng)
         init_params = _m_step(_hard_stats(y, centers), covariance_type, reg_covar, None)[0]
     model = gmm_em_model(covariance_type, reg_covar, backend)
     # tol = 0 runs exactly max_iter iterations (run_em's convention)
     return run_em(model, init_params, y, max_iter=max_iter, tol=tol,
-                  return_path=return_path)
+                  return_path=return_path, log_lik_shift=shift)
 
 
 def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generator | None = None,
@@ -753,7 +754,9 @@ def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generato
         Stop when :math:`\ell^{(i+1)}-\ell^{(i)}\le` ``tol`` :math:`\cdot\max(1,|\ell^{(i)}|)`,
         never below :math:`64\epsilon` times that scale, the rounding of the computed likelihood (see
         :func:`~pedagogy_lib.em.run_em`).
-        ``tol = 0`` runs exactly ``max_iter`` iterations.
+        ``tol = 0`` runs exactly ``max_iter`` iterations. Here :math:`\ell` is read in units where each
+        column of ``y`` has unit spread (:func:`~pedagogy_lib.em.units_log_shift`), so rescaled data
+        stop at the same iteration.
     reg_covar : float
         Floor on every covariance eigenvalue (variance for ``"diag"``), in the units of ``y``
         squared; 0 disables it. Unlike scikit-learn's ``reg_covar``, which is *added* to every
@@ -808,7 +811,7 @@ def fit_gmm(y, K: int, *, covariance_type: str = "full", rng: np.random.Generato
             raise ValueError(f"n_restarts must be 1 when init is a GMMParams (every restart would be identical); "
                              f"got {n_restarts}.")
     fit = partial(_fit_once, y, K, init_params=init_params, covariance_type=covariance_type, reg_covar=reg_covar,
-                  max_iter=max_iter, tol=tol, backend=backend, return_path=return_path)
+                  max_iter=max_iter, tol=tol, backend=backend, return_path=return_path, shift=units_log_shift(y))
     if n_restarts == 1:
         return fit(rng)
     return best_of_restarts(fit, rng, n_restarts).best
@@ -955,7 +958,8 @@ def fit_gmm_semi_supervised(y, labels, K: int, *, covariance_type: str = "full",
         ``"kmeans++"``: :func:`kmeans_plusplus` centres and nearest-centre responsibilities, the
         labelled points' clamped to their labels, then one M step. A GMMParams is used as given.
     max_iter, tol, reg_covar, return_path
-        As in :func:`fit_gmm`.
+        As in :func:`fit_gmm` (the stopping rule reads :math:`\ell_{\text{semi}}` in units where each
+        column of ``y`` has unit spread, so rescaled data stop at the same iteration).
 
     Returns
     -------
@@ -985,7 +989,8 @@ def fit_gmm_semi_supervised(y, labels, K: int, *, covariance_type: str = "full",
     else:
         init_params, _ = _check_params_for(init, "init", K, L)
     model = _semi_supervised_model(labels, covariance_type, reg_covar)
-    return run_em(model, init_params, y, max_iter=max_iter, tol=tol, return_path=return_path)
+    return run_em(model, init_params, y, max_iter=max_iter, tol=tol, return_path=return_path,
+                  log_lik_shift=units_log_shift(y))
 
 
 # ---------------------------------------------------------------------------------------------
