@@ -68,7 +68,8 @@ import numpy as np
 from . import inference as hmm
 from . import kernels
 from ..core.checks import positive_scalar, as_array, as_scalar, check_backend, check_choice, check_moments, check_emission_table, check_int, check_positive, check_prob_vector, check_rng, check_spd
-from ..em.engine import CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em
+from ..em.engine import (CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em,
+                         units_log_shift)
 from ..core.jit import choose
 from ..core.linalg import TAU, chol_logdet_trace, symmetrize
 
@@ -765,12 +766,12 @@ def _random_init(rng, seqs, K, emission, V, reg_covar):
     return GaussianHMMParams(pi, A, mu, np.broadcast_to(C, (K, D, D)).copy())
 
 
-def _fit_once(rng, seqs, K, emission, V, init_params, reg_covar, max_iter, tol, backend, return_path):
+def _fit_once(rng, seqs, K, emission, V, init_params, reg_covar, max_iter, tol, backend, return_path, shift):
     if init_params is None:
         init_params = _random_init(rng, seqs, K, emission, V, reg_covar)
     model = hmm_em_model(reg_covar, backend)
     return run_em(model, init_params, seqs, max_iter=max_iter, tol=tol if tol > 0 else np.finfo(float).tiny,
-                  return_path=return_path)
+                  return_path=return_path, log_lik_shift=shift)
 
 
 def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator | None = None, init=None,
@@ -803,10 +804,9 @@ def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator |
         Stop when :math:`\ell^{(i+1)}-\ell^{(i)}\le` ``tol`` :math:`\cdot\max(1,|\ell^{(i)}|)`,
         never below :math:`64\epsilon` times that scale, the rounding of the computed likelihood (see
         :func:`~pedagogy_lib.em.run_em`); ``0`` runs all ``max_iter``
-        iterations unless the likelihood stops increasing beyond that rounding level. The rule is
-        relative to :math:`|\ell|`, which Gaussian emissions shift by :math:`-ND\log a` when ``y`` is
-        multiplied by ``a``: rescaled data may stop a few iterations earlier or later (at a
-        likelihood equal to that tolerance), not at the same iteration.
+        iterations unless the likelihood stops increasing beyond that rounding level. For Gaussian
+        emissions :math:`\ell` is read in units where each column of the pooled observations has unit
+        spread (:func:`~pedagogy_lib.em.units_log_shift`), so rescaled data stop at the same iteration.
     n_restarts : int
         Independent random initializations (children of ``rng``); the best final log likelihood
         wins. Must be 1 when ``init`` is given.
@@ -876,8 +876,11 @@ def fit_hmm(y, K: int, *, emission: str = "gaussian", rng: np.random.Generator |
         seqs, _ = _check_y_categorical(y, V)
         if V is None:
             V = int(max(int(s.max()) for s in seqs)) + 1
+    # Gaussian emissions: a density of y, whose log shifts with its units; symbols have no units
+    shift = units_log_shift(np.concatenate(seqs, axis=0)) if emission == "gaussian" else 0.0
     fit = partial(_fit_once, seqs=seqs, K=K, emission=emission, V=V, init_params=init_params,
-                  reg_covar=reg_covar, max_iter=max_iter, tol=tol, backend=backend, return_path=return_path)
+                  reg_covar=reg_covar, max_iter=max_iter, tol=tol, backend=backend, return_path=return_path,
+                  shift=shift)
     if n_restarts == 1:
         return fit(rng)
     return best_of_restarts(fit, rng, n_restarts).best
