@@ -74,6 +74,7 @@ from ..core.checks import positive_scalar, as_array, check_int, check_positive, 
 from ..em.engine import EMModel, EMResult, gaussian_elbo, run_em
 from .model import FAParams, FAPosterior, check_params, fa_log_likelihood, fa_posterior
 from ..core.linalg import chol_solve, symmetrize
+from scipy.linalg import solve_triangular
 
 __all__ = ["HeywoodWarning", "PCAResult", "PCAParams", "fa_em_step", "fit_fa", "ppca_em_step", "fit_ppca",
            "ppca_ml", "pca", "iterative_pca_step", "fit_iterative_pca", "fa_model", "ppca_model",
@@ -270,15 +271,182 @@ def _fa_e_step(params, y):
     return fa_posterior(params, y)                     # Eq. 7.3 = Eq. 2.22, the exact posterior
 
 
-def _fa_m_step(q, y, params, *, floor):
-    C_old, c, _ = params
+#: Below this fraction of its column's sample variance a unique variance is updated in coordinates whitened by
+#: the old Lambda (:func:`_whitened_small_variances`); above it the expected squared residual keeps about
+#: 12 digits.
+_SMALL_VARIANCE = 1e-4
+
+#: Largest relative rounding of a unique variance that :func:`fa_em_step` returns rather than refuses.
+_SMALL_MAX_ERR = 1e-10
+
+
+def _whitened_small_variances(q, Rc, params, L_xx, small):
+    r"""The M step's :math:`\Lambda_l` for the columns ``small`` whose unique variance is tiny, to ~1e-15.
+
+    In coordinates whitened by the old :math:`oldsymbol\Lambda^{1/2}` (:math:`	ilde{\mathbf C} =
+    oldsymbol\Lambda^{-1/2}\mathbf C`), the new variance over the old is the minimum over the new row
+    :math:`	ilde{\mathbf C}_l + oldsymbol\delta^T` of the expected squared residual,
+
+    .. math::
+        \Lambda^{
+m new}_l/\Lambda_l = \langle	ilde e_l^2
+angle + (1 - P_{ll})
+            - \mathbf b_l^T\langle\check{\mathbf X}\check{\mathbf X}^T
+angle^{-1}\mathbf b_l,
+        \qquad \mathbf b_l = \langleoldsymbol\mu\,	ilde e_l
+angle - oldsymbol\Sigma	ilde{\mathbf C}_l^T,
+
+    with :math:`	ilde{\mathbf e} = oldsymbol\Lambda^{-1/2}(\mathbf y - \mathbf c - \mathbf Coldsymbol\mu)`
+    the whitened residual of the old fit and :math:`\mathbf P = (\mathbf I + 	ilde{\mathbf C}	ilde{\mathbf C}^T)^{-1}
+    = oldsymbol\Lambda^{1/2}oldsymbol\Sigma_{\hat y}^{-1}oldsymbol\Lambda^{1/2}`. For a tiny :math:`\Lambda_l`
+    the three small terms are of the order of :math:`\Lambda_l/\mathrm{var}_l` and the ratio is 1 minus them,
+    so nothing cancels, provided they come from :math:`oldsymbol\Sigma_{\hat y}^{-1}` without forming
+    :math:`\mathbf I + \mathbf C^Toldsymbol\Lambda^{-1}\mathbf C` (whose huge rows swamp the rest). They do,
+    through the Schur complement of the small columns ``H`` given the others ``O`` (the posterior from the
+    columns ``O`` alone, :math:`oldsymbol\mu_O`, :math:`oldsymbol\Sigma_O`):
+    :math:`\mathbf S_H = \mathbf C_Holdsymbol\Sigma_O\mathbf C_H^T + oldsymbol\Lambda_H = ((oldsymbol\Sigma_{\hat y}^{-1})_{HH})^{-1}`,
+    :math:`oldsymbol\Lambda_H^{-1}\mathbf e_H = \mathbf S_H^{-1}(\mathbf y_H - \mathbf c_H - \mathbf C_Holdsymbol\mu_O)`
+    and :math:`(\mathbf C^Toldsymbol\Sigma_{\hat y}^{-1})_{:H} = oldsymbol\Sigma_O\mathbf C_H^T\mathbf S_H^{-1}`.
+
+    Returns the new variances of the columns ``small`` and a bound on their relative rounding errors
+    (``inf`` where no route applies).
+    """
+    C0, c, Lam = params
+    N, L = Rc.shape
+    K = C0.shape[1]
+    H = small
+    O = np.setdiff1d(np.arange(L), H)
+    if O.size:
+        q_O = fa_posterior(FAParams(C0[O], np.zeros(O.size), Lam[O]), Rc[:, O])
+        mu_O, Sigma_O = q_O.mu, q_O.Sigma
+    else:
+        mu_O, Sigma_O = np.zeros((N, K)), np.eye(K)
+    C_H, Lam_H = C0[H], Lam[H]
+    d_H = np.sqrt(Lam_H)
+    terms = _schur_inverse_terms(C_H, Lam_H, Sigma_O, Rc[:, H] - mu_O @ C_H.T)
+    if terms is None:
+        return np.full(H.size, np.nan), np.full(H.size, np.inf)
+    W, diag_inv, B, cond, de = terms
+    e_t = W * d_H                                                        # whitened old residual, (N, h)
+    P = Lam_H * diag_inv
+    b = q.mu.T @ e_t / N - B * d_H                                       # (K, h)
+    z = solve_triangular(L_xx, b, lower=True)
+    ratio = np.mean(e_t**2, axis=0) + (1.0 - P) - np.sum(z**2, axis=0)
+    err = np.full(H.size, 8 * np.finfo(float).eps * cond)               # relative, of the ratio
+    if de is not None:
+        err = err + np.mean(2 * np.abs(e_t) * de + de**2, axis=0) / np.abs(ratio)
+    return Lam_H * ratio, err
+
+
+def _scaled_cond(S):
+    """Condition number of a symmetric matrix after scaling its diagonal to 1 (``inf`` if not positive definite)."""
+    s = np.sqrt(np.abs(np.diag(S)))
+    if not np.all(s > 0):
+        return np.inf
+    w = np.linalg.eigvalsh(S / np.outer(s, s))
+    return float(w[-1] / w[0]) if w[0] > 0 else np.inf
+
+
+def _schur_inverse_terms(C_H, Lam_H, Sigma_O, rho):
+    r"""With :math:`\mathbf S_H = \mathbf C_H\boldsymbol\Sigma_O\mathbf C_H^T + \boldsymbol\Lambda_H` (``h x h``) and its
+    tiny diagonal :math:`\boldsymbol\Lambda_H`: rows :math:`\mathbf S_H^{-1}\boldsymbol\rho_n` (``(N, h)``), the diagonal of
+    :math:`\mathbf S_H^{-1}`, :math:`\boldsymbol\Sigma_O\mathbf C_H^T\mathbf S_H^{-1}` (``(K, h)``) and the condition
+    number that bounds their rounding, and a bound on the rounding of the whitened rows
+    :math:`\boldsymbol\Lambda_H^{1/2}\mathbf S_H^{-1}\boldsymbol\rho_n` carried by the data (``None`` when it is
+    negligible); ``None`` if neither route below applies.
+
+    With ``h <= K`` independent rows, :math:`\mathbf S_H` is well conditioned whatever :math:`\boldsymbol\Lambda_H`,
+    and a Cholesky factor serves. With ``h > K`` (more tiny variances than factors, e.g. collinear columns)
+    it is not: :math:`\boldsymbol\Lambda_H` alone fills the ``h - K`` directions :math:`\mathbf N` orthogonal
+    to the columns of :math:`\mathbf C_H`, and, with :math:`\mathbf X = \mathbf C_H\mathbf L_O`
+    (:math:`\boldsymbol\Sigma_O = \mathbf L_O\mathbf L_O^T`) and :math:`\mathbf G = \mathbf X^T\boldsymbol\Lambda_H^{-1}\mathbf X`,
+
+    .. math::
+        \mathbf S_H^{-1} = \mathbf N(\mathbf N^T\boldsymbol\Lambda_H\mathbf N)^{-1}\mathbf N^T
+            + \boldsymbol\Lambda_H^{-1}\mathbf X\,\mathbf G^{-1}(\mathbf I+\mathbf G)^{-1}\mathbf X^T\boldsymbol\Lambda_H^{-1},
+        \qquad
+        \boldsymbol\Sigma_O\mathbf C_H^T\mathbf S_H^{-1} = \mathbf L_O(\mathbf I+\mathbf G)^{-1}\mathbf X^T\boldsymbol\Lambda_H^{-1},
+
+    (the projector onto the whitened complement of the columns, plus the whitened range's share), in
+    which no two large terms meet.
+    """
+    h, K = C_H.shape
+    if h <= K:
+        S_H = symmetrize(C_H @ Sigma_O @ C_H.T) + np.diag(Lam_H)
+        try:
+            L_S = np.linalg.cholesky(S_H)
+        except np.linalg.LinAlgError:
+            return None
+        S_inv = chol_solve(L_S, np.eye(h))
+        return chol_solve(L_S, rho.T).T, np.diag(S_inv), Sigma_O @ C_H.T @ S_inv, _scaled_cond(S_H), None
+    try:
+        L_O = np.linalg.cholesky(Sigma_O)
+        U, sv, _ = np.linalg.svd(C_H)
+        if not sv[-1] > 0:
+            return None
+        Nc = U[:, K:]                                                    # orthonormal, N^T C_H = 0
+        A_N = symmetrize(Nc.T @ (Lam_H[:, None] * Nc))
+        L_N = np.linalg.cholesky(A_N)
+        X = C_H @ L_O
+        Xl = X / Lam_H[:, None]                                          # Lambda_H^{-1} X
+        G = symmetrize(X.T @ Xl)
+        L_G = np.linalg.cholesky(G)
+        L_IG = np.linalg.cholesky(G + np.eye(K))
+    except np.linalg.LinAlgError:
+        return None
+    inner = lambda V: chol_solve(L_IG, chol_solve(L_G, V))                # noqa: E731  G^{-1}(I+G)^{-1} V, commuting
+    W = chol_solve(L_N, (rho @ Nc).T).T @ Nc.T + inner((rho @ Xl).T).T @ Xl.T
+    diag_inv = np.sum(Nc * chol_solve(L_N, Nc.T).T, axis=1) + np.sum(Xl * inner(Xl.T).T, axis=1)
+    B = L_O @ chol_solve(L_IG, Xl.T)
+    cond = max((sv[0] / sv[-1]) ** 2, _scaled_cond(A_N), _scaled_cond(G))
+    # rho N is a difference of O(|rho|) terms when the data nearly lie in the columns' span: its rounding,
+    # u |rho_n|, reaches W through N (N^T Lambda_H N)^{-1}, and the answer through the whitened residual
+    Z = chol_solve(L_N, Nc.T) * np.sqrt(Lam_H)                            # whitened: up to about 1e154
+    dE = np.finfo(float).eps * _safe_norm(rho, axis=1)[:, None] * _safe_norm(Z, axis=0)[None, :]
+    return W, diag_inv, B, cond, dE
+
+
+def _safe_norm(A, axis):
+    """Euclidean norms along ``axis`` without overflow or underflow of the squares."""
+    m = np.max(np.abs(A), axis=axis, keepdims=True)
+    m = np.where(m > 0, m, 1.0)
+    return np.squeeze(m, axis=axis) * np.sqrt(np.sum((A / m) ** 2, axis=axis))
+
+
+def _fa_m_step(q, y, params, *, floor, strict=False):
+    C_old, c, Lambda_old = params
     Eyx, Exx = _moments(q, y, c)
-    C = _solve_C(Eyx, Exx)
+    L_xx = np.linalg.cholesky(Exx)
+    C = chol_solve(L_xx, Eyx.T).T                        # normal equations, as _solve_C
     # diag(<yy^T> - C <x y^T>), written as the expected squared residual under the posterior, a sum of two
     # non-negative terms (equal, since C solves the normal equations): the difference form cancels O(1)
-    # numbers and leaves nothing of a unique variance below about 1e-16 of the data's
-    R = (y - c) - q.mu @ C.T
+    # numbers. This keeps about 16 - log10(var_l / Lambda_new_l) digits, so a variance that stays below
+    # _SMALL_VARIANCE of its column's is recomputed in whitened coordinates, where nothing cancels.
+    Rc = y - c
+    R = Rc - q.mu @ C.T
     Lambda = np.mean(R**2, axis=0) + np.sum((C @ q.Sigma) * C, axis=1)
+    var = np.mean(Rc**2, axis=0)
+    small = np.flatnonzero(Lambda_old < _SMALL_VARIANCE * var)
+    if small.size:
+        lam_w, err_w = _whitened_small_variances(q, Rc, params, L_xx, small)
+        # the residual route rounds by some ulps of the column's variance
+        err_r = 8 * np.finfo(float).eps * var[small] / np.maximum(Lambda[small], _TINY)
+        need = (Lambda[small] < _SMALL_VARIANCE * var[small]) & (err_w < err_r)
+        Lambda[small[need]] = lam_w[need]
+        if strict:
+            bad = np.flatnonzero(np.minimum(err_w, err_r) > _SMALL_MAX_ERR)
+            if bad.size:
+                j = int(small[bad[0]])
+                raise ValueError(
+                    f"Lambda[{j}] (got {Lambda_old[j]:.3g}, {Lambda_old[j] / var[j]:.3g} times column {j}'s sample "
+                    f"variance) is among {small.size} unique variances below {_SMALL_VARIANCE:g} of their columns' "
+                    f"variances, more than the K = {C.shape[1]} factors can pin down or with dependent loadings "
+                    f"(collinear columns, say), in data that those factors fit almost exactly: the step's answer "
+                    f"there would be good to only about {float(np.minimum(err_w, err_r)[bad[0]]):.1g} (relative), "
+                    f"set by the rounding of y and C, not to {_SMALL_MAX_ERR:g}. Such a Lambda is supported down to "
+                    f"about {_SMALL_MAX_ERR ** -1 * np.finfo(float).eps ** 2:.0e} of its column's variance when "
+                    "the data fit it; raise Lambda (or Lambda_floor) above that, or fit with fit_fa, which takes "
+                    "the more accurate of two routes there.")
     return FAParams(C, c, np.maximum(Lambda, floor))
 
 
@@ -345,9 +513,12 @@ def fa_em_step(params, y, *, Lambda_floor: float = 1e-3) -> FAParams:
     y : array_like, shape (N, L)
     Lambda_floor : float
         Fraction of each dimension's sample variance below which :math:`\Lambda_l` is not allowed
-        to fall (no warning here; :func:`fit_fa` warns). The step resolves a :math:`\Lambda_l` down to
-        about ``1e-16`` of that variance (the rounding of the posterior covariance), so a floor below
-        that can return a variance that is rounding rather than the maximizer.
+        to fall (no warning here; :func:`fit_fa` warns). A :math:`\Lambda_l` below ``1e-4`` of that
+        variance is updated in coordinates whitened by the old :math:`\boldsymbol\Lambda^{1/2}`, which
+        keeps its digits at any ratio down to 1e-300 when the loadings of such columns, given the
+        others, are linearly independent (at most ``K`` of them). With more (two collinear columns
+        and one factor, say) the step takes the more accurate of that route and the residual in the
+        data's coordinates, which keeps about 16 - log10(var / Lambda) digits.
 
     Returns
     -------
@@ -357,7 +528,7 @@ def fa_em_step(params, y, *, Lambda_floor: float = 1e-3) -> FAParams:
     y, K, mean, var = _check_data(y, C0.shape[1])
     fraction = _check_floor(Lambda_floor, "Lambda_floor")
     params = _check_init(params, y.shape[1], K, mean, "params")
-    new = _fa_m_step(_fa_e_step(params, y), y, params, floor=_in_units(fraction, var))
+    new = _fa_m_step(_fa_e_step(params, y), y, params, floor=_in_units(fraction, var), strict=True)
     _check_step_floor(new.Lambda, fraction, var, "Lambda_floor", "column {}'s", "fa_em_step")
     return new
 
