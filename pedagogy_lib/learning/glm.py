@@ -39,13 +39,18 @@ Gamma), i.e. true Newton steps. Both reach the same
 maximum-likelihood estimate. The dispersion :math:`\phi` cancels from the update.
 
 Safeguards that the draft's "convex, so Newton is guaranteed to converge" (opening of Section 5.1.2)
-leaves out: an undamped Newton step can overshoot, and for separable Bernoulli data or a
-Poisson/Gamma model whose fit wants :math:`\mu_n\to0` the maximum-likelihood estimate does not
-exist. :func:`irls` therefore halves any step that increases the deviance or leaves the link's
+leaves out: an undamped Newton step can overshoot, and for separable Bernoulli data, or Poisson
+data whose fit wants :math:`\mu_n\to0` on some zero counts, the maximum-likelihood estimate does
+not exist. :func:`irls` therefore halves any step that increases the deviance or leaves the link's
 domain (the inverse link needs :math:`\eta_n > 0` for every sample), emits
 :class:`ConvergenceWarning` with the iteration count and the last change when it stops without
-converging, and for the Bernoulli family never reports a separated data set as converged (see
-:func:`irls`, "Separation").
+converging, and never reports converged when it can certify from its last iterate that no estimate
+exists: separated classes (Bernoulli) or zero counts whose means a direction drives to 0 (Poisson);
+see :func:`irls`, "Separation". The Gamma and Gaussian families have no such case: with a design of
+full column rank (and, for the inverse link, some :math:`\mathbf w` with every
+:math:`\eta_n > 0`) each sample's negative log-likelihood grows without bound at both ends of its
+range of :math:`\eta_n` (Gamma: :math:`y_n/\mu_n + \log\mu_n` with :math:`y_n > 0`), so the
+estimate exists.
 """
 from __future__ import annotations
 
@@ -332,9 +337,42 @@ def _wls_solve(X, y, eta, fam: Family, observed: bool = True) -> np.ndarray:
 #: deviance is rounding: the "no longer decreases" rule of :func:`irls`.
 _EPS = float(np.finfo(float).eps)
 _ROUNDING_ULPS = 64.0
-#: A Bernoulli sample is saturated when its margin (2y - 1) eta exceeds this: its fitted mean is
-#: within sqrt(eps) of its output.
+#: A sample is saturated when its fit is within sqrt(eps) of the bound it is pushed towards: a
+#: Bernoulli margin (2y - 1) eta above this (mean within sqrt(eps) of the output), or a Poisson
+#: sample with y = 0 whose eta lies this far below the log of the mean count (mean below sqrt(eps)
+#: times the mean count).
 _SATURATED = 0.5 * float(np.log(1.0 / _EPS))
+
+
+def _unbounded_direction(X: np.ndarray, w: np.ndarray, saturated: np.ndarray, sign) -> bool:
+    r"""Whether a direction :math:`\mathbf v` leaves the unsaturated rows of ``X`` unchanged and has
+    the sign ``sign`` on every saturated one: :math:`\mathbf x_n^T\mathbf v = 0` (to rounding) for
+    each ``~saturated`` sample and ``sign * x_n^T v > 0`` for each ``saturated`` one.
+
+    The candidate is the projection of ``w`` (the last iterate, which has been moving along such a
+    direction) onto the null space of the unsaturated rows, columns scaled to unit norm so that the
+    rank test is scale-free. ``sign`` is a scalar or an array over the saturated samples.
+    """
+    rest = ~saturated
+    n_rest = int(rest.sum())
+    if n_rest == len(saturated):
+        return False
+    scale = np.linalg.norm(X, axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    Xs = X / scale                                   # unit columns: the rank test is scale-free
+    if n_rest:
+        # all P right singular vectors, without the (n_rest, n_rest) left ones when n_rest >= P
+        _, sv, Vt = np.linalg.svd(Xs[rest], full_matrices=n_rest < X.shape[1])
+        rank = int(np.sum(sv > max(Xs[rest].shape) * _EPS * sv[0])) if sv.size else 0
+        null = Vt[rank:]                             # orthonormal basis of the rows' null space
+    else:
+        null = np.eye(X.shape[1])                    # no other rows: every direction is free
+    if null.shape[0] == 0:
+        return False
+    v = null.T @ (null @ (w * scale))                # w's component in that null space
+    t = sign * (Xs[saturated] @ v)
+    bound = _ROUNDING_ULPS * _EPS * (np.abs(Xs[saturated]) @ np.abs(v))
+    return bool(np.all(t > bound))
 
 
 def _separation(X: np.ndarray, y: np.ndarray, eta: np.ndarray, w: np.ndarray) -> str | None:
@@ -348,27 +386,47 @@ def _separation(X: np.ndarray, y: np.ndarray, eta: np.ndarray, w: np.ndarray) ->
     if np.all(margin > 0):
         return ("the classes are completely separated: the last w classifies every sample "
                 "correctly, and scaling it up lowers the deviance towards 0")
-    rest = margin <= _SATURATED
-    n_rest = int(rest.sum())
-    if n_rest == len(y):
+    saturated = margin > _SATURATED
+    if not _unbounded_direction(X, w, saturated, sign[saturated]):
         return None
-    scale = np.linalg.norm(X, axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    Xs = X / scale                                   # unit columns: the rank test is scale-free
-    # all P right singular vectors, without the (n_rest, n_rest) left ones when n_rest >= P
-    _, sv, Vt = np.linalg.svd(Xs[rest], full_matrices=n_rest < X.shape[1])
-    rank = int(np.sum(sv > max(Xs[rest].shape) * _EPS * sv[0])) if sv.size else 0
-    null = Vt[rank:]                                 # orthonormal basis of the rows' null space
-    if null.shape[0] == 0:
-        return None
-    v = null.T @ (null @ (w * scale))                # w's component in that null space
-    t = sign[~rest] * (Xs[~rest] @ v)
-    bound = _ROUNDING_ULPS * _EPS * (np.abs(Xs[~rest]) @ np.abs(v))
-    if not np.all(t > bound):
-        return None
-    return (f"the classes are quasi-completely separated: {len(y) - n_rest} samples are fitted to "
-            f"rounding and a direction that leaves the other {n_rest} unchanged raises their "
+    n_sat = int(saturated.sum())
+    return (f"the classes are quasi-completely separated: {n_sat} samples are fitted to "
+            f"rounding and a direction that leaves the other {len(y) - n_sat} unchanged raises their "
             "likelihood without bound")
+
+
+def _sample_list(idx: np.ndarray, shown: int = 5) -> str:
+    head = ", ".join(str(int(i)) for i in idx[:shown])
+    return head + (f", ... ({len(idx)} in all)" if len(idx) > shown else "")
+
+
+def _zero_counts(X: np.ndarray, y: np.ndarray, eta: np.ndarray, w: np.ndarray) -> str | None:
+    """A checked certificate that a Poisson fit has no maximum-likelihood estimate because some
+    zero counts can be fitted ever closer to mean 0, read off the last IRLS iterate.
+
+    Returns ``None`` when none is found, else a clause naming the samples (see :func:`irls`,
+    "Separation").
+    """
+    zero = y == 0
+    if not zero.any():
+        return None
+    if zero.all():
+        if np.all(eta < 0):
+            return ("every count is 0 and the last w gives every sample a negative eta: scaling "
+                    "it up lowers every mean towards 0")
+        ref = float(np.max(eta))                     # no mean count: the largest fitted mean
+    else:
+        ref = float(np.log(np.mean(y)))
+    saturated = zero & (eta < ref - _SATURATED)
+    if not saturated.any() or not _unbounded_direction(X, w, saturated, -1.0):
+        return None
+    idx = np.flatnonzero(saturated)
+    return (f"the samples {_sample_list(idx)} have y = 0 and a direction lowers their means "
+            f"towards 0 without changing the fit of the other {len(y) - len(idx)}")
+
+
+#: The families whose maximum-likelihood estimate can fail to exist, and their certificates.
+_NO_MLE = {"bernoulli": _separation, "poisson": _zero_counts}
 
 
 def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol: float = 1e-8,
@@ -406,28 +464,41 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
       ill-conditioned design on some machines and not on others, which the first rule alone would
       report as a failure.
 
-    **Separation** (Bernoulli family). When the classes are separated the maximum-likelihood
-    estimate does not exist: the deviance falls towards its infimum as :math:`|\mathbf w|` grows,
-    and once the fitted means of the separated samples equal their outputs to rounding the steps
-    stop changing the deviance, so the second rule above would fire. Whenever the iteration stops
-    (either rule, ``max_iter``, or a stalled step), :func:`irls` looks for a certificate of
-    separation in the last iterate and, if it finds one, returns ``converged=False`` and emits a
-    :class:`ConvergenceWarning` that names it:
+    **Separation** (Bernoulli and Poisson families). When the maximum-likelihood estimate does not
+    exist the deviance falls towards its infimum as :math:`|\mathbf w|` grows along some direction,
+    and once the samples that direction moves are fitted to rounding the steps stop changing the
+    deviance, so the second rule above would fire. Whenever the iteration stops (either rule,
+    ``max_iter``, or a stalled step), :func:`irls` looks for a certificate of non-existence in the
+    last iterate and, if it finds one, returns ``converged=False`` and emits a
+    :class:`ConvergenceWarning` that names it. Both families share one test: split the samples into
+    the *saturated* ones :math:`S` (fitted to within a factor :math:`\sqrt\epsilon` of the bound they
+    are pushed towards) and the rest :math:`R`, and project :math:`\mathbf w` onto the null space of
+    the rows of :math:`R` (columns scaled to unit norm, so the test is scale-free); if the projection
+    :math:`\mathbf v` has the required sign :math:`s_n` on every saturated sample,
+    :math:`s_n\mathbf x_n^T\mathbf v > 0`, moving along :math:`\mathbf v` improves the fit of
+    :math:`S` and leaves that of :math:`R` unchanged (to rounding: :math:`\mathbf v` is a numerical
+    null vector), so no finite optimum exists.
 
-    * *complete* separation: every margin :math:`(2y_n-1)\,\eta_n` is positive, i.e. the last
-      :math:`\mathbf w` itself classifies every sample correctly, so :math:`t\mathbf w` with
-      :math:`t\to\infty` lowers the deviance towards 0 and no finite minimizer exists (exact: the
-      test is a sign check and has no tolerance);
-    * *quasi-complete* separation: the samples split into the saturated ones, whose margins exceed
+    * Bernoulli, *complete* separation: every margin :math:`(2y_n-1)\,\eta_n` is positive, i.e. the
+      last :math:`\mathbf w` itself classifies every sample correctly, so :math:`t\mathbf w` with
+      :math:`t\to\infty` lowers the deviance towards 0 (exact: a sign check with no tolerance).
+    * Bernoulli, *quasi-complete* separation: :math:`S` holds the samples whose margins exceed
       :math:`\tfrac12\log(1/\epsilon)\approx18` (fitted mean within :math:`\sqrt\epsilon` of the
-      output), and the rest :math:`R`, and the projection :math:`\mathbf v` of :math:`\mathbf w`
-      onto the null space of the rows of :math:`R` (columns scaled to unit norm) gives every
-      saturated sample a positive margin :math:`(2y_n-1)\,\mathbf x_n^T\mathbf v`. Then moving
-      along :math:`\mathbf v` raises the likelihood of the saturated samples and leaves that of
-      :math:`R` unchanged (to rounding: :math:`\mathbf v` is a numerical null vector), so again no
-      maximizer exists. The certificate is checked, so a fit on data that are not separated is never
-      reported as separated; it can be missed only if the deviance of :math:`R` is so large (over
-      about :math:`10^6`) that the second rule fires before the separated samples saturate.
+      output), and :math:`s_n = 2y_n - 1`.
+    * Poisson (log link), zero counts: :math:`S` holds the samples with :math:`y_n = 0` whose fitted
+      mean is below :math:`\sqrt\epsilon` times the mean count :math:`\bar y` (i.e.
+      :math:`\eta_n < \log\bar y - 18`), and :math:`s_n = -1`: the direction lowers their means
+      towards 0, where their unit deviance :math:`2\mu_n` tends to its infimum 0. For example an
+      indicator column that is 1 exactly on a group of zero counts, whose coefficient runs to
+      :math:`-\infty`. If every count is 0, the last :math:`\mathbf w` giving every sample a
+      negative :math:`\eta_n` is itself the certificate (exact, as for complete separation);
+      failing that, the largest fitted mean stands in for :math:`\bar y`.
+
+    The certificate is checked, so a fit whose estimate exists is never reported as non-existent;
+    it can be missed only if the deviance of :math:`R` is so large (over about :math:`10^6` per
+    sample of :math:`S`, times :math:`\bar y` for the Poisson family) that the second rule fires
+    before the samples of :math:`S` saturate. The Gamma and Gaussian families need no check (see
+    the module docstring).
 
     Parameters
     ----------
@@ -464,9 +535,10 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
     -----
     ConvergenceWarning
         When ``max_iter`` is reached, or no halving of the step decreases the deviance, before
-        convergence; the message gives the iteration count and the last change. For the Bernoulli
-        family, also when the data are completely or quasi-completely separated (see above),
-        whichever rule stopped the iteration; the message names the kind of separation.
+        convergence; the message gives the iteration count and the last change. Also, whichever
+        rule stopped the iteration, when the maximum-likelihood estimate is certified not to exist
+        (see "Separation" above): for the Bernoulli family the message names the kind of
+        separation, for the Poisson family the zero counts whose means run to 0.
     """
     fam = _resolve_family(family)
     X = as_array(X, "X", ndim=2, dims="(N, M)")
@@ -527,7 +599,8 @@ def irls(X, y, family, *, fit_intercept: bool = False, max_iter: int = 100, tol:
             converged = True
             break
 
-    separated = _separation(Xd, y, eta, w) if fam.name == "bernoulli" else None
+    certificate = _NO_MLE.get(fam.name)
+    separated = certificate(Xd, y, eta, w) if certificate is not None else None
     if separated is not None:
         converged = False
         warnings.warn(f"IRLS did not converge after {n_iter} iterations: {separated}, so the "

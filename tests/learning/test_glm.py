@@ -330,6 +330,92 @@ def test_overlapping_classes_converge_without_warning(seed):
     assert res.intercept == pytest.approx(sk.intercept_[0], rel=1e-6, abs=1e-9)
 
 
+def _zero_group_counts(design, seed=0):
+    """Poisson counts whose first 8 samples are all 0 and are marked off by the design: an indicator
+    column, or two covariates whose sum is 1.5 on the group and 0 elsewhere (neither alone is)."""
+    rng = np.random.default_rng(seed)
+    g = np.r_[np.ones(8), np.zeros(32)]
+    y = np.r_[np.zeros(8), rng.poisson(3.0, 32)].astype(float)
+    if design == "indicator":
+        return g[:, None], y
+    x1 = rng.standard_normal(40)
+    return np.column_stack([x1, 1.5 * g - x1]), y
+
+
+@pytest.mark.parametrize("design", ["indicator", "combination"])
+def test_poisson_zero_group_never_converges_with_the_default_budget(design):
+    # A direction lowers the means of the zero counts and leaves the others' fit unchanged, so the
+    # MLE does not exist. Before the fix both stopped by the deviance rule at iteration 30 with
+    # converged=True and no warning (indicator coefficient -33.5; the combination -22.2, -22.4).
+    U, y = _zero_group_counts(design)
+    with pytest.warns(ConvergenceWarning, match=r"the samples 0, 1, 2, 3, 4, \.\.\. \(8 in all\) have "
+                                                r"y = 0 and a direction lowers their means towards 0 "
+                                                r"without changing the fit of the other 32") as rec:
+        res = fit(U, y, "poisson", fit_intercept=True)
+    assert "maximum-likelihood estimate does not exist" in str(rec[0].message)
+    assert not res.converged and res.n_iter < 100
+    assert np.sum(res.w) < -15.0                                   # the group's eta runs off
+    assert np.all(res.mu[:8] < 1e-6)
+    # the other 32 samples keep the fit of their own model: their mean count (indicator), or a
+    # Poisson regression on x1 (the combination's columns are x1 and -x1 there)
+    if design == "indicator":
+        rest_mu = np.full(32, y[8:].mean())
+    else:
+        sk = PoissonRegressor(alpha=0.0, solver="newton-cholesky", tol=1e-12, max_iter=200)
+        rest_mu = sk.fit(U[8:, :1], y[8:]).predict(U[8:, :1])
+    np.testing.assert_allclose(res.mu[8:], rest_mu, rtol=1e-7)
+
+
+def test_poisson_all_zero_counts_are_named():
+    # Every count 0: the mean falls by a factor e per Newton step until max_iter. Before the fix the
+    # warning only said max_iter was reached.
+    X = np.column_stack([np.ones(6), np.linspace(-1.0, 1.0, 6)])
+    with pytest.warns(ConvergenceWarning, match=r"after 100 iterations: every count is 0 and the last "
+                                                r"w gives every sample a negative eta"):
+        res = fit(X, np.zeros(6), "poisson")
+    assert not res.converged and np.all(X @ res.w < -50.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_poisson_with_zero_counts_converges_without_warning(seed):
+    # Ordinary counts with about a third zeros, an indicator group of 8 with a single count (its
+    # coefficient is finite), and a far sample with y = 0 whose mean is below sqrt(eps) times the
+    # mean count (so the certificate search runs and must find nothing, as the other rows have full
+    # rank); the fit agrees with scikit-learn's unpenalized Poisson regression.
+    rng = np.random.default_rng(seed)
+    u = np.r_[rng.uniform(-2, 2, 60), -40.0]
+    y = np.r_[rng.poisson(np.exp(0.3 + 0.8 * u[:60])), 0.0].astype(float)
+    g = np.zeros(61)
+    g[50:58] = 1.0
+    y[50:58] = np.r_[1.0, np.zeros(7)]
+    U = np.column_stack([u, g])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fit(U, y, "poisson", fit_intercept=True, tol=1e-12)
+    assert res.converged and np.sum(y == 0) >= 15
+    assert res.mu[-1] < np.sqrt(np.finfo(float).eps) * y.mean()    # the far sample is saturated
+    sk = PoissonRegressor(alpha=0.0, solver="newton-cholesky", tol=1e-12, max_iter=200).fit(U, y)
+    np.testing.assert_allclose(res.w, sk.coef_, rtol=1e-6)
+    assert res.intercept == pytest.approx(sk.intercept_, rel=1e-6, abs=1e-9)
+
+
+def test_gamma_group_of_tiny_responses_has_a_finite_mle():
+    # The Gamma family has no such case: y > 0, and each sample's negative log-likelihood y/mu + log mu
+    # grows without bound as mu -> 0 (and, for the inverse link, as eta -> 0+). A group with
+    # responses near 1e-12 keeps a finite fit, the mean of its responses, under either link.
+    rng = np.random.default_rng(0)
+    g = np.r_[np.ones(8), np.zeros(32)]
+    y = rng.gamma(3.0, 1.0 / 3.0, 40)
+    y[:8] *= 1e-12
+    X = np.column_stack([np.ones(40), g])
+    for link in ("inverse", "log"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            res = fit(X, y, "gamma", link)
+        assert res.converged
+        np.testing.assert_allclose(res.mu[[0, 8]], [y[:8].mean(), y[8:].mean()], rtol=1e-9)
+
+
 def test_glm_hessian_is_the_variance_over_phi_squared():
     # Erratum: Section 5.1.2 writes the Hessian of the GLM's cross entropy as (1/phi) E[Var[X|Y] y y^T].
     # For Eq. 5.12 the variance is phi A''(eta), and differentiating [A(eta) - x eta] / phi twice gives
