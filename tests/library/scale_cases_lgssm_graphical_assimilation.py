@@ -303,3 +303,25 @@ def case_fourdvar_units(s, rng):
         mu = _DA_A @ ref[-1][-1] + _DA_OFFSET
     close(quiet(cycle_4dvar, ms, y * a, window=2).mean, np.concatenate(ref) * a, rtol=1e-7, atol=1e-9 * a,
           what="cycled 4DVar")
+
+
+@case("assimilation.model.make_result", exponents=LINEAR_EXPONENTS)
+def case_make_result(s, rng):
+    """A filter's output at scale s: the RMSE and the ensemble spread scale by s, the spread of covariances
+    times s by sqrt(s), each against the formula in float64 at scale 1 (squares near 1e600 or 1e-600 are
+    not floats, so the function must scale before it squares)."""
+    from pedagogy_lib.assimilation.model import make_result
+    T, n, N = 4, 3, 5
+    mean, truth = rng.normal(size=(T, n)), rng.normal(size=(T, n))
+    ens = rng.normal(size=(T, N, n))
+    G = rng.normal(size=(T, n, n))
+    cov = G @ np.swapaxes(G, 1, 2) + 0.1 * np.eye(n)
+    rmse1 = np.sqrt(np.mean((mean - truth) ** 2, axis=1))
+    dev = ens - ens.mean(axis=1, keepdims=True)
+    spread_ens = np.sqrt(np.sum(dev ** 2, axis=(1, 2)) / (n * (N - 1.0)))
+    spread_cov = np.sqrt(np.mean(np.diagonal(cov, axis1=1, axis2=2), axis=1))
+    r = quiet(make_result, "m", mean * s, None, ens * s, mean * s, truth * s)
+    close(r.rmse, rmse1 * s, rtol=1e-12, what="RMSE of the mean")
+    close(r.spread, spread_ens * s, rtol=1e-12, what="ensemble spread")
+    r = quiet(make_result, "m", mean * s, cov * s, None, mean * s, None)
+    close(r.spread, spread_cov * np.sqrt(s), rtol=1e-12, what="spread of covariances")

@@ -1820,7 +1820,6 @@ _NAMED_REASONS = {
     "nn.network.tree_leaves": "'tree' is a nested container of parameters, not a potential",
     "nn.network.tree_map": "'tree' is a nested container of parameters, not a potential",
     "assimilation.lorenz.lorenz96": "'F' is the Lorenz-96 forcing, not a potential",
-    "assimilation.model.make_result": "assembles a filter's output; the filters compute it",
     "samplers.targets.gaussian_target": "stores a target's precision; its densities are swept through the samplers' "
                                         "own tests",
     "samplers.targets.precision_storage": "storage of a precision matrix; no density is computed",
