@@ -283,30 +283,26 @@ _SMALL_MAX_ERR = 1e-10
 def _whitened_small_variances(q, Rc, params, L_xx, small):
     r"""The M step's :math:`\Lambda_l` for the columns ``small`` whose unique variance is tiny, to ~1e-15.
 
-    In coordinates whitened by the old :math:`oldsymbol\Lambda^{1/2}` (:math:`	ilde{\mathbf C} =
-    oldsymbol\Lambda^{-1/2}\mathbf C`), the new variance over the old is the minimum over the new row
-    :math:`	ilde{\mathbf C}_l + oldsymbol\delta^T` of the expected squared residual,
+    In coordinates whitened by the old :math:`\boldsymbol\Lambda^{1/2}` (:math:`\tilde{\mathbf C} =
+    \boldsymbol\Lambda^{-1/2}\mathbf C`), the new variance over the old is the minimum over the new row
+    :math:`\tilde{\mathbf C}_l + \boldsymbol\delta^T` of the expected squared residual,
 
     .. math::
-        \Lambda^{
-m new}_l/\Lambda_l = \langle	ilde e_l^2
-angle + (1 - P_{ll})
-            - \mathbf b_l^T\langle\check{\mathbf X}\check{\mathbf X}^T
-angle^{-1}\mathbf b_l,
-        \qquad \mathbf b_l = \langleoldsymbol\mu\,	ilde e_l
-angle - oldsymbol\Sigma	ilde{\mathbf C}_l^T,
+        \Lambda^{\rm new}_l/\Lambda_l = \langle\tilde e_l^2\rangle + (1 - P_{ll})
+            - \mathbf b_l^T\langle\check{\mathbf X}\check{\mathbf X}^T\rangle^{-1}\mathbf b_l,
+        \qquad \mathbf b_l = \langle\boldsymbol\mu\,\tilde e_l\rangle - \boldsymbol\Sigma\tilde{\mathbf C}_l^T,
 
-    with :math:`	ilde{\mathbf e} = oldsymbol\Lambda^{-1/2}(\mathbf y - \mathbf c - \mathbf Coldsymbol\mu)`
-    the whitened residual of the old fit and :math:`\mathbf P = (\mathbf I + 	ilde{\mathbf C}	ilde{\mathbf C}^T)^{-1}
-    = oldsymbol\Lambda^{1/2}oldsymbol\Sigma_{\hat y}^{-1}oldsymbol\Lambda^{1/2}`. For a tiny :math:`\Lambda_l`
+    with :math:`\tilde{\mathbf e} = \boldsymbol\Lambda^{-1/2}(\mathbf y - \mathbf c - \mathbf C\boldsymbol\mu)`
+    the whitened residual of the old fit and :math:`\mathbf P = (\mathbf I + \tilde{\mathbf C}\tilde{\mathbf C}^T)^{-1}
+    = \boldsymbol\Lambda^{1/2}\boldsymbol\Sigma_{\hat y}^{-1}\boldsymbol\Lambda^{1/2}`. For a tiny :math:`\Lambda_l`
     the three small terms are of the order of :math:`\Lambda_l/\mathrm{var}_l` and the ratio is 1 minus them,
-    so nothing cancels, provided they come from :math:`oldsymbol\Sigma_{\hat y}^{-1}` without forming
-    :math:`\mathbf I + \mathbf C^Toldsymbol\Lambda^{-1}\mathbf C` (whose huge rows swamp the rest). They do,
+    so nothing cancels, provided they come from :math:`\boldsymbol\Sigma_{\hat y}^{-1}` without forming
+    :math:`\mathbf I + \mathbf C^T\boldsymbol\Lambda^{-1}\mathbf C` (whose huge rows swamp the rest). They do,
     through the Schur complement of the small columns ``H`` given the others ``O`` (the posterior from the
-    columns ``O`` alone, :math:`oldsymbol\mu_O`, :math:`oldsymbol\Sigma_O`):
-    :math:`\mathbf S_H = \mathbf C_Holdsymbol\Sigma_O\mathbf C_H^T + oldsymbol\Lambda_H = ((oldsymbol\Sigma_{\hat y}^{-1})_{HH})^{-1}`,
-    :math:`oldsymbol\Lambda_H^{-1}\mathbf e_H = \mathbf S_H^{-1}(\mathbf y_H - \mathbf c_H - \mathbf C_Holdsymbol\mu_O)`
-    and :math:`(\mathbf C^Toldsymbol\Sigma_{\hat y}^{-1})_{:H} = oldsymbol\Sigma_O\mathbf C_H^T\mathbf S_H^{-1}`.
+    columns ``O`` alone, :math:`\boldsymbol\mu_O`, :math:`\boldsymbol\Sigma_O`):
+    :math:`\mathbf S_H = \mathbf C_H\boldsymbol\Sigma_O\mathbf C_H^T + \boldsymbol\Lambda_H = ((\boldsymbol\Sigma_{\hat y}^{-1})_{HH})^{-1}`,
+    :math:`\boldsymbol\Lambda_H^{-1}\mathbf e_H = \mathbf S_H^{-1}(\mathbf y_H - \mathbf c_H - \mathbf C_H\boldsymbol\mu_O)`
+    and :math:`(\mathbf C^T\boldsymbol\Sigma_{\hat y}^{-1})_{:H} = \boldsymbol\Sigma_O\mathbf C_H^T\mathbf S_H^{-1}`.
 
     Returns the new variances of the columns ``small`` and a bound on their relative rounding errors
     (``inf`` where no route applies).

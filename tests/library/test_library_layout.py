@@ -388,3 +388,19 @@ def test_the_scale_registry_check_would_catch_a_new_function(monkeypatch):
     with pytest.raises(AssertionError, match="brand_new"):
         test_every_public_function_has_a_scale_case_or_a_reason()
     assert "discrete.markov_chain.brand_new" not in scales.registry()
+
+
+#: Characters that no source file holds: what a docstring's ``\b`` or ``\t`` becomes when a file is
+#: written from a string that was not raw (``\boldsymbol`` -> backspace + "oldsymbol").
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def test_no_source_file_holds_control_characters_or_tabs():
+    found = []
+    for folder in ("pedagogy_lib", "tests", "courseware", "tools", "benchmarks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for k, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+                if _CONTROL.search(line) or "\t" in line:
+                    found.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()[:60]!r}")
+    assert not found, "control characters or tabs (a TeX escape written from a non-raw string?):\n" + \
+        "\n".join(found[:20])
