@@ -395,12 +395,16 @@ def test_the_scale_registry_check_would_catch_a_new_function(monkeypatch):
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def test_no_source_file_holds_control_characters_or_tabs():
+def test_no_source_file_or_notebook_cell_holds_control_characters():
     found = []
     for folder in ("pedagogy_lib", "tests", "courseware", "tools", "benchmarks"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             for k, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
                 if _CONTROL.search(line) or "\t" in line:
                     found.append(f"{path.relative_to(ROOT)}:{k}: {line.strip()[:60]!r}")
+    for path in sorted((ROOT / "chapters").rglob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if _CONTROL.search("".join(cell["source"])):
+                found.append(f"{path.relative_to(ROOT)}: cell {cell.get('id')}")
     assert not found, "control characters or tabs (a TeX escape written from a non-raw string?):\n" + \
         "\n".join(found[:20])
