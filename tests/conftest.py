@@ -94,6 +94,7 @@ HEAVY = {
 #: machine, 2026-11-29): every test that uses one is ``heavy``, since ``check`` would pay the build for
 #: checks the test command makes anyway. Keys: path under tests/ and fixture name.
 HEAVY_FIXTURES = {
+    "project/test_courseware.py::editions": 19.9,           # every chapter's three editions
     "project/test_courseware.py::graded_course": 49.6,      # an nbgrader course, autograded
     "project/test_lite_site.py::lite_site": 22.2,           # the JupyterLite site
 }
