@@ -131,29 +131,25 @@ def _assert_same_fit_in_any_units(fits, y):
                                    atol=1e-9 * abs(got.log_lik[-1]))
 
 
+def _fit_gmm(y, labels, init, s, covariance_type):
+    return fit_gmm(y, 3, init=init, covariance_type=covariance_type, max_iter=500, tol=1e-6,
+                   reg_covar=1e-6 * s * s, backend="numpy")
+
+
+def _fit_semi_supervised(y, labels, init, s, covariance_type):
+    return fit_gmm_semi_supervised(y, labels, 3, init=init, covariance_type=covariance_type, max_iter=500,
+                                   tol=1e-6, reg_covar=1e-6 * s * s)
+
+
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "tied"])
-def test_fit_gmm_stops_at_the_same_iteration_whatever_the_units_of_y(covariance_type):
+@pytest.mark.parametrize("fit", [_fit_gmm, _fit_semi_supervised], ids=["fit_gmm", "semi_supervised"])
+def test_the_fit_stops_at_the_same_iteration_whatever_the_units_of_y(fit, covariance_type):
     """The rule was relative to |log p(y)|, which moves by N L |e| log 2 (66,542 here, against about 740)
-    when y is scaled by 2^e, so at e = +-200 it allowed a change 90 times larger and stopped early: 28, 18
-    and 20 iterations for the full, diagonal and tied fits, against 45, 76 and 41 now at every scale. It now
-    reads log p in units where each column of y has unit spread."""
-    y, start, _ = _overlapping()
-    fits = {}
-    for e in UNIT_EXPONENTS:
-        s = 2.0 ** e
-        init = GMMParams(start.pi, start.mu * s, start.Sigma * s * s)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            fits[e] = fit_gmm(y * s, 3, init=init, covariance_type=covariance_type, max_iter=500, tol=1e-6,
-                              reg_covar=1e-6 * s * s, backend="numpy")
-    _assert_same_fit_in_any_units(fits, y)
-
-
-@pytest.mark.parametrize("covariance_type", ["full", "diag", "tied"])
-def test_semi_supervised_fit_stops_at_the_same_iteration_whatever_the_units_of_y(covariance_type):
-    """The same for the fit with clamped labels, whose objective (marginal for the unlabelled points, joint
-    for the labelled) shifts by the same N L log s: on the old rule 28 or 29, 15 and 15 iterations at 2^+-200
-    for 69, 39 and 27 now."""
+    when y is scaled by 2^e, so at e = +-200 it allowed a change 90 times larger and stopped early. For
+    fit_gmm: 28, 18 and 20 iterations for the full, diagonal and tied fits, against 45, 76 and 41 now at
+    every scale; for the fit with clamped labels (its objective, marginal for the unlabelled points and
+    joint for the labelled, shifts by the same N L log s): 28 or 29, 15 and 15 against 69, 39 and 27. The
+    rule now reads log p in units where each column of y has unit spread."""
     y, start, labels = _overlapping()
     fits = {}
     for e in UNIT_EXPONENTS:
@@ -161,6 +157,5 @@ def test_semi_supervised_fit_stops_at_the_same_iteration_whatever_the_units_of_y
         init = GMMParams(start.pi, start.mu * s, start.Sigma * s * s)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            fits[e] = fit_gmm_semi_supervised(y * s, labels, 3, init=init, covariance_type=covariance_type,
-                                              max_iter=500, tol=1e-6, reg_covar=1e-6 * s * s)
+            fits[e] = fit(y * s, labels, init, s, covariance_type)
     _assert_same_fit_in_any_units(fits, y)
