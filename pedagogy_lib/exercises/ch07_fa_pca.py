@@ -173,11 +173,16 @@ def principal_subspace(C_answer, tol_rad: float = 1e-6):
 
 def heywood_dimension(answer, ratio=None):
     """Exercise 3, ``ex-7-3-heywood``: the index (0, 1 or 2) of the variable of :data:`EX_HEYWOOD` whose unique
-    variance collapses, and its ratio r_lj r_lk / r_jk of sample correlations. Both must be right; a wrong answer is
-    not told which."""
+    variance collapses, and its ratio r_lj r_lk / r_jk of sample correlations, checked to a relative 1e-6. The two
+    parts are judged separately and the verdict says which is wrong. Slips named: a missing part, an index that is
+    not an integer in 0, 1, 2, the wrong variable, a ratio of raw covariances, the ratio of another variable, a
+    rounded ratio."""
     title = "Heywood variable and its correlation ratio"
-    R = np.corrcoef(EX_HEYWOOD.T)
-    ratios = np.array([R[0, 1] * R[0, 2] / R[1, 2], R[1, 0] * R[1, 2] / R[0, 2], R[2, 0] * R[2, 1] / R[0, 1]])
+    y = EX_HEYWOOD
+    R, Cv = np.corrcoef(y.T), np.cov(y.T)
+    trip = [(0, 1, 2), (1, 0, 2), (2, 0, 1)]
+    ratios = np.array([R[l, j] * R[l, k] / R[j, k] for l, j, k in trip])
+    raw = np.array([Cv[l, j] * Cv[l, k] / Cv[j, k] for l, j, k in trip])
     ref = int(np.argmax(ratios))
     if answer is None or ratio is None:
         return checker.result(title, ["give both answers: the index (0, 1 or 2) and the ratio, a number."])
@@ -189,11 +194,29 @@ def heywood_dimension(answer, ratio=None):
         return checker.result(title, ["your ratio should be a single number."])
     if index not in (0, 1, 2):
         return checker.result(title, [f"give an index 0, 1 or 2 (Python counts from 0); got {index}."])
-    if index == ref and np.isclose(float(value.reshape(-1)[0]), ratios[ref], rtol=1e-6, atol=0.0):
-        return checker.result(title, [])
-    return checker.result(title, ["not accepted: the index and the ratio are not both right. Compute the ratio "
-                                  "for each variable from the sample correlations (not the raw covariances) and "
-                                  "compare it with 1."])
+    v = float(value.reshape(-1)[0])
+    problems = []
+    if index != ref:
+        problems.append("your index is wrong: the Heywood variable is the one whose ratio r_lj r_lk / r_jk "
+                        "exceeds 1, which no unique variance of zero or more can give.")
+
+    def same(a, b, rtol):
+        return bool(np.isclose(a, b, rtol=rtol, atol=0.0))
+    if same(v, ratios[ref], 1e-6):
+        return checker.result(title, problems)
+    if any(same(v, r, 1e-6) for r in raw):
+        problems.append("your ratio is of the raw covariances: compute it from the sample correlations "
+                        "(np.corrcoef), which factor analysis's scale equivariance makes the right scale.")
+    elif same(v, ratios[ref], 1e-2):
+        problems.append("your ratio is close but is checked to a relative tolerance of 1e-6: pass the value "
+                        "you computed, not a rounded one.")
+    elif any(same(v, r, 1e-6) for r in ratios):
+        problems.append("your ratio is that of a variable whose ratio is below 1: give the ratio of the "
+                        "Heywood variable.")
+    else:
+        problems.append("your ratio is wrong: compute r_lj r_lk / r_jk from the sample correlations of all "
+                        "400 observations (np.corrcoef), with l the variable and j, k the other two.")
+    return checker.result(title, problems)
 
 
 def ppca_noise(sigma2):

@@ -264,23 +264,42 @@ def test_heywood_index_alone_from_the_warning_is_not_enough():
 
 
 @pytest.mark.parametrize("answer,ratio,fragment", [
-    (0, "ok", "not both right"),
-    (1, "ok", "not both right"),
-    (2, "raw", "not both right"),
+    (0, "ok", "your index is wrong"),
+    (1, "ok", "your index is wrong"),
+    (2, "raw", "raw covariances"),
+    (2, "other", "below 1"),
+    (2, "one", "your ratio is wrong"),
     (3, "ok", "0, 1 or 2"),
     ("two", "ok", "integer"),
     (2.5, "ok", "whole number"),
     (True, "ok", "integer"),
     (None, "ok", "give both"),
 ])
-def test_heywood_wrong_answers_do_not_say_which_part(answer, ratio, fragment):
+def test_heywood_wrong_answers_name_the_wrong_part(answer, ratio, fragment):
     C = np.cov(check.EX_HEYWOOD.T)
-    value = {"ok": _heywood_ratio(), "raw": C[2, 0] * C[2, 1] / C[0, 1]}[ratio]
+    R = np.corrcoef(check.EX_HEYWOOD.T)
+    value = {"ok": _heywood_ratio(), "raw": C[2, 0] * C[2, 1] / C[0, 1],
+             "other": R[1, 0] * R[1, 2] / R[0, 2], "one": 1.0}[ratio]
     res = check.heywood_dimension(answer, value)
     assert not res and fragment in str(res), str(res)
-    assert "smallest raw variance" not in str(res) and "index is" not in str(res)
-    msgs = {str(check.heywood_dimension(i, v)).split(":", 1)[1] for i in (0, 1) for v in (value, 1.5)}
-    assert len(msgs) == 1                         # the same words whichever part is wrong
+    assert "smallest raw variance" not in str(res) and "index is 2" not in str(res)
+    if ratio == "ok":                              # a right ratio is not blamed
+        assert "your ratio" not in str(res)
+    if answer == 2:                                # nor a right index
+        assert "your index" not in str(res)
+
+
+def test_heywood_rounded_ratio_gets_the_precision_message():
+    """The solution displays the ratio as 1.52; with the right index that is a precision slip, not a wrong
+    index."""
+    r = _heywood_ratio()
+    assert round(r, 2) == 1.52 and not np.isclose(1.52, r, rtol=1e-6, atol=0)
+    res = check.heywood_dimension(2, 1.52)
+    assert not res and "1e-6" in str(res) and "rounded" in str(res), str(res)
+    assert "your index" not in str(res)
+    both = str(check.heywood_dimension(0, 1.52))
+    assert "your index is wrong" in both and "rounded" in both
+    assert check.heywood_dimension(2, r * (1 + 5e-7))
 
 
 # ---------------------------------------------------------------- exercise 4: PPCA noise, loadings in a subspace
