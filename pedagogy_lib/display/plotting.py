@@ -500,7 +500,9 @@ def phone_layout(fig, dpi: float, pars: dict | None = None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 for _ in range(2):          # twice: a panel of fixed aspect moves its title and legend as it shrinks
-                    fig.tight_layout(rect=_panels_rect(fig))
+                    # the whole figure as None: matplotlib then measures the panels once, not twice
+                    rect = _panels_rect(fig)
+                    fig.tight_layout(rect=None if rect == (0.0, 0.0, 1.0, 1.0) else rect)
         else:
             fig.subplots_adjust(**pars)
         yield _subplot_pars(fig)
