@@ -7,8 +7,17 @@ installs an import hook that refuses ``numba`` and ``llvmlite``, which is strong
 
 - check that the library notices (``HAVE_NUMBA`` is false, ``backend="numba"`` resolves to NumPy);
 - run the library tests of the families that have numba kernels (HMM, Kalman, particle filter and
-  smoother, resampling, GMM EM, RNN backpropagation through time), each against its oracle (a test's
-  ``backend="numpy"`` case is left out: without numba its ``backend="numba"`` case runs the same twins);
+  smoother, resampling, GMM EM, RNN backpropagation through time), each against its oracle: every test
+  that compares a twin with its kernel or an oracle, and every validation test, so that each public
+  function with a kernel runs without numba. Left out (:data:`LEFT_OUT`, a third of the run's time, none
+  a twin or oracle test of a function not tested otherwise): a test's ``backend="numpy"`` case (without
+  numba its ``backend="numba"`` case runs the same twins); tests that never reach a kernel (the generic
+  particle path, a statistical control computed by hand); tests that call a kernel and its twin by name
+  (without numba the kernel is its own Python source, which ``test_kernel_py_func_equals_compiled``
+  checks, and the twin's case is the one the main run makes); long runs of the same recurrences that
+  check stability, not the twin (T = 100000 and 10000: the twin gives the kernel's numbers to rounding,
+  which the twin tests kept here check); and repeats of a statistical test over further resampling
+  schemes or observation sizes whose twin paths the kept cases and :data:`PROBE` already run;
 - compute a set of key results once with numba and once without it and compare them.
 
 ``python3 tasks.py test`` also runs one chapter notebook (2.2.1, the HMM) under nbval with the same
@@ -34,6 +43,27 @@ BLOCKER_DIR = ROOT / "tests" / "numba_blocker"
 # Gaussian conditioning, Monte Carlo with standard errors, finite differences, scikit-learn).
 LIBRARY_TESTS = ["tests/hmm/test_hmm.py", "tests/lgssm/test_kalman.py", "tests/smc/test_particle.py", "tests/smc/test_resampling.py",
                  "tests/mixture/test_mixture_em.py", "tests/nn/test_rnn.py"]
+
+# Tests of LIBRARY_TESTS that the run without numba leaves out (node id, or its part before "[" for every
+# case): why in the module docstring; each line says what covers the functions it calls there.
+LEFT_OUT = (
+    # T = 100000 and T = 10000: stability of the recurrences the kept twin tests compare to the kernel
+    "tests/hmm/test_hmm.py::test_long_sequence_no_underflow",
+    "tests/lgssm/test_kalman.py::test_long_run_covariances_stay_symmetric_positive_definite_and_ordered",
+    # calls kernels.forward and the twin by name: without numba, the kernel's Python source on 1200 x 60
+    "tests/hmm/test_hmm.py::test_kernels_report_zero_evidence_row_in_any_block",
+    # the generic path is NumPy alone; the control computes the wrong estimate by hand
+    "tests/smc/test_particle.py::test_generic_path_converges_to_kalman",
+    "tests/smc/test_particle.py::test_evidence_wrong_accounting_would_be_detected",
+    # two of three schemes: the kept case resamples at a threshold and carries weights between; the twins
+    # of all three schemes match the kernels to rounding (PROBE) and test_resampling.py's tests
+    "tests/smc/test_particle.py::test_evidence_estimate_is_unbiased[1.0-multinomial]",
+    "tests/smc/test_particle.py::test_evidence_estimate_is_unbiased[0.0-stratified]",
+    # m = 5 at the three noises where it takes the path of m = 2 (kept); m = 5 at 1e-16 (the fallback) stays
+    *(f"tests/lgssm/test_kalman.py::test_nearly_exact_observations_match_a_50_digit_oracle_or_raise_a_clear_error"
+      f"[5-{noise}-{form}-numba]" for noise in ("0.0001", "1e-08", "1e-12")
+      for form in ("covariance", "auto", "information")),
+)
 
 # Results of every kernel family on fixed inputs, flattened into {name: array}.
 PROBE = textwrap.dedent('''\
@@ -144,16 +174,21 @@ def test_library_tests_pass_without_numba(tmp_path):
         import pedagogy_lib.core.jit as jit
         assert not jit.HAVE_NUMBA, "numba should be blocked"
 
+        LEFT_OUT = {LEFT_OUT!r}
+
         class OneTwinRun:
             # without numba, backend="numba" resolves to the NumPy twins: a test's backend="numpy" case
-            # would run what its backend="numba" case runs here, so only the latter runs
+            # would run what its backend="numba" case runs here, so only the latter runs; and LEFT_OUT
             def pytest_collection_modifyitems(self, config, items):
-                keep, twice = [], []
+                keep, left = [], []
                 for i in items:
                     numpy_case = getattr(i, "callspec", None) and i.callspec.params.get("backend") == "numpy"
-                    (twice if numpy_case else keep).append(i)
+                    named = i.nodeid in LEFT_OUT or i.nodeid.partition("[")[0] in LEFT_OUT
+                    (left if numpy_case or named else keep).append(i)
+                missing = set(LEFT_OUT) - {{i.nodeid for i in items}} - {{i.nodeid.partition("[")[0] for i in items}}
+                assert not missing, f"LEFT_OUT names no test: {{sorted(missing)}}"
                 items[:] = keep
-                config.hook.pytest_deselected(items=twice)
+                config.hook.pytest_deselected(items=left)
 
         sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:xdist", *{LIBRARY_TESTS!r}],
                              plugins=[OneTwinRun()]))
