@@ -42,6 +42,17 @@ and :math:`\mathcal F` is always an upper bound on the average negative log-like
 is a Laplace approximation, not a minimization of :math:`\mathcal F` over Gaussians, so it *can*
 increase :math:`\mathcal F`: this is not exact EM, and :math:`\mathcal F` need not fall monotonically.
 
+**Dead columns, and when the E step refuses.** A column of :math:`\mathbf C` that reaches exactly
+zero stays there: its codes are all zero, :math:`\mathbf P_n` has no coupling to it, and the M step
+returns it as zero, so EM goes on with that element unused and the M step remains the exact minimizer.
+What cannot go on is a singular :math:`\mathbf P_n`: when a datum's mean has more nonzero codes than
+the columns of :math:`\mathbf C` can separate (more than :math:`M`, which the mode of Eq. 8.10 never
+has when every :math:`M` columns are independent, so FISTA stopped short of it), the curvature
+:math:`\alpha_k\beta_k\,\mathrm{sech}^2(\beta_k\nu_k)` of the codes far from zero is lost in the
+rounding of :math:`\lambda\mathbf C^T\mathbf C`, and no covariance, free energy or M step can be
+computed in double precision. :func:`e_step` then raises a ``ValueError`` that names the datum, the
+codes and the argument to change, instead of passing a meaningless covariance on.
+
 Layout: ``Y`` has shape ``(N, M)``, one datum per row; ``nu`` ``(N, K)``; ``P`` and ``Sigma``
 ``(N, K, K)``.
 """
@@ -52,7 +63,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ..core.checks import as_array, check_int, check_spd
+from ..core.checks import as_array, as_scalar, check_int, check_spd, spd_tolerance
 from .sparse_coding import SparseCodingModel, make_model, revalidate_model, soft_threshold
 
 __all__ = ["Recognition", "SparseEMResult", "batch_map", "e_step", "expected_abs", "free_energy", "m_step",
@@ -136,6 +147,7 @@ def _batch_map(Y, C, lam, alpha, n_iter, tol, x_init=None):
     t_step = 1.0 / Lip if Lip > 0 else 1.0    # C = 0 (or underflowing): the data term is flat
     x = np.zeros((N, K)) if x_init is None else x_init.copy()
     z, s = x.copy(), 1.0
+    done = False
     CtY, CtC = Y @ C, C.T @ C
     absCtC, max_CtY = np.abs(CtC), float(np.max(np.abs(CtY), initial=0.0))
     for _ in range(n_iter):
@@ -152,7 +164,7 @@ def _batch_map(Y, C, lam, alpha, n_iter, tol, x_init=None):
         x, s = x_new, s_new
         if done:
             break
-    return x
+    return x, done
 
 
 def batch_map(Y, model: SparseCodingModel, *, n_iter: int = 500, tol: float = 1e-10, x_init=None) -> np.ndarray:
@@ -178,7 +190,7 @@ def batch_map(Y, model: SparseCodingModel, *, n_iter: int = 500, tol: float = 1e
     n_iter = check_int(n_iter, "n_iter", minimum=1)
     if x_init is not None:
         x_init = as_array(x_init, "x_init", shape=(Y.shape[0], K), dims="(N, K)")
-    return _batch_map(Y, model.C, model.lam, model.alpha, n_iter, float(tol), x_init)
+    return _batch_map(Y, model.C, model.lam, model.alpha, n_iter, float(tol), x_init)[0]
 
 
 def _precisions(nu, C, lam, alpha, beta):
@@ -196,13 +208,96 @@ def e_step(Y, model: SparseCodingModel, *, n_iter: int = 500, tol: float = 1e-10
     Returns
     -------
     Recognition
+
+    Raises
+    ------
+    ValueError
+        If some :math:`\mathbf P_n` is singular to working precision (see the module docstring),
+        naming the row of ``Y``, its nonzero codes and what to change (``n_iter``, ``tol`` or ``model.C``).
     """
     model = _check_model(model)
-    nu = batch_map(Y, model, n_iter=n_iter, tol=tol, x_init=x_init)
+    M, K = model.C.shape
+    Y = _check_Y(Y, M)
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    if x_init is not None:
+        x_init = as_array(x_init, "x_init", shape=(Y.shape[0], K), dims="(N, K)")
+    return _e_step(Y, model, n_iter, float(tol), x_init, ("n_iter", "tol"), "")
+
+
+def _e_step(Y, model, n_iter, tol, x_init, names, where) -> Recognition:
+    nu, converged = _batch_map(Y, model.C, model.lam, model.alpha, n_iter, tol, x_init)
     P = _precisions(nu, model.C, model.lam, model.alpha, model.beta)
-    Sigma = np.linalg.inv(P)
+    with np.errstate(all="ignore"):                 # a singular P is refused just below
+        try:
+            Sigma = np.linalg.inv(P)
+        except np.linalg.LinAlgError:               # an exactly singular P_n: leave its inverse NaN
+            Sigma = np.full_like(P, np.nan)
+            for n in range(P.shape[0]):
+                try:
+                    Sigma[n] = np.linalg.inv(P[n])
+                except np.linalg.LinAlgError:
+                    pass
     Sigma = 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2))
+    _refuse_singular(P, Sigma, nu, model, (n_iter, tol, converged), names, where)
     return Recognition(nu, P, Sigma)
+
+
+def _scaled_min_eig(S):
+    """Smallest eigenvalue of each matrix of the stack scaled to unit diagonal (-inf if that fails)."""
+    dg = np.einsum("nkk->nk", S)
+    out = np.full(S.shape[0], -np.inf)
+    with np.errstate(all="ignore"):
+        r = 1.0 / np.sqrt(dg)
+        Z = S * r[:, :, None] * r[:, None, :]
+        ok = np.all(dg > 0, axis=1) & np.all(np.isfinite(Z), axis=(1, 2))
+    if np.any(ok):
+        out[ok] = np.linalg.eigvalsh(Z[ok])[:, 0]
+    return out
+
+
+def _refuse_singular(P, Sigma, nu, model, fista, names, where) -> None:
+    """Raise if some P_n (or its computed inverse) is singular to working precision, saying why."""
+    M, K = model.C.shape
+    tol_spd = spd_tolerance(K)
+    worst = np.minimum(_scaled_min_eig(P), _scaled_min_eig(Sigma))
+    bad = ~(worst > tol_spd)
+    if not np.any(bad):
+        return
+    n = int(np.flatnonzero(bad)[0])
+    active = np.flatnonzero(nu[n])
+    codes = ", ".join(str(int(k)) for k in active)
+    head = (f"The recognition precision P_n of Eq. 8.11 for row {n} of Y is singular to working precision{where}: "
+            f"scaled to unit diagonal, the smallest eigenvalue of P_n or of its inverse is {worst[n]:.3g}, at most "
+            f"{tol_spd:.2g} ({int(bad.sum())} of the {len(bad)} rows are singular), so its covariance, the free "
+            "energy and the M step cannot be computed. ")
+    CA = model.C[:, active]
+    norms = np.linalg.norm(CA, axis=0)
+    cos_note = ""
+    if len(active) > 1 and np.all(norms > 0):
+        G = np.abs((CA / norms).T @ (CA / norms)) - np.eye(len(active))
+        i, j = np.unravel_index(int(np.argmax(G)), G.shape)
+        if G[i, j] > 0.9:
+            cos_note = (f"; columns {int(active[i])} and {int(active[j])} of model.C are nearly parallel "
+                        f"(|cos| = {G[i, j]:.4f}), which makes FISTA slow")
+    if len(active) > M:
+        beta = model.beta[active]
+        d = model.alpha[active] * beta / np.cosh(np.clip(beta * nu[n, active], -350.0, 350.0)) ** 2
+        n_iter, tol, converged = fista
+        what = (f"Its mean has {len(active)} nonzero codes (k = {codes}; largest |nu_k| = {np.abs(nu[n]).max():.3g}) "
+                f"for M = {M} emission dimensions: on them lam C^T C is singular, and the curvature "
+                "alpha_k beta_k sech^2(beta_k nu_k) that would make P_n invertible is as small as "
+                f"{d.min():.3g}, against {np.max(np.diag(P[n])):.3g} on the diagonal of P_n. A mode of Eq. 8.10 "
+                "has at most M nonzero codes when every M of these columns of C are linearly independent")
+        if not converged:
+            raise ValueError(head + what + f", so this mean is most likely short of the mode: FISTA's budget "
+                             f"{names[0]} = {n_iter} ran out before its stopping rule was met{cos_note}. Raise "
+                             f"{names[0]}, or restart from another model.C.")
+        raise ValueError(head + what + f"; FISTA met its stopping rule ({names[1]} = {tol:g}), so either some M of "
+                         f"them are linearly dependent (restart from another model.C, or drop a column) or the rule "
+                         f"stopped FISTA short of the mode (lower {names[1]}){cos_note}.")
+    raise ValueError(head + f"The columns of model.C for its {len(active)} nonzero codes (k = {codes}) are "
+                     f"linearly dependent to working precision{cos_note}. Restart from another model.C, or drop "
+                     "one of those columns.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -307,17 +402,29 @@ def sparse_coding_em(Y, model: SparseCodingModel, *, n_iter: int = 20, update_la
         Learn the noise precision :math:`\lambda` as well as :math:`\mathbf C`.
     map_iter, map_tol : int, float
         FISTA's budget and tolerance in each E step.
+
+    Raises
+    ------
+    ValueError
+        If an E step's precision (Eq. 8.11) is singular to working precision (module docstring):
+        its inverse would be rounding noise, so the free energy and the M step after it would be
+        meaningless. A column that collapses to exactly zero is no such case: it is kept at zero
+        with its codes unused, which leaves the M step the exact minimizer of the free energy.
     """
     model = _check_model(model)
     M, K = model.C.shape
     Y = _check_Y(Y, M)
     n_iter = check_int(n_iter, "n_iter", minimum=1)
+    map_iter = check_int(map_iter, "map_iter", minimum=1)
+    map_tol = as_scalar(map_tol, "map_tol")
     FE, FM = np.empty(n_iter), np.empty(n_iter)
     Cs, lams = [model.C.copy()], [model.lam]
     nu = None
     rec = None
     for i in range(n_iter):
-        rec = e_step(Y, model, n_iter=map_iter, tol=map_tol, x_init=nu)
+        where = (f" in the E step of EM iteration {i + 1} (" + ("under the starting model" if i == 0 else
+                 f"under the dictionary after {i} M steps, not the starting model.C") + ")")
+        rec = _e_step(Y, model, map_iter, map_tol, nu, ("map_iter", "map_tol"), where)
         nu = rec.nu
         FE[i] = float(np.mean(_free_energy_terms(Y, model, rec)))
         model = m_step(Y, rec, model, update_lam=update_lam)

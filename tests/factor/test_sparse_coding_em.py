@@ -157,3 +157,49 @@ def test_bad_input_raises_value_error_naming_the_argument():
         se.sparse_coding_em(Y, model, n_iter=0)
     with pytest.raises(ValueError, match="x_init"):
         se.batch_map(Y, model, x_init=np.zeros((2, 3)))
+
+
+def _three_arm_data(N):
+    """The first N points of the three-arm data of the Section 8.1 page."""
+    C_true = np.array([[1.0, 0.2, -0.8], [0.1, 1.0, 0.6]])
+    truth = sc.make_model(C_true, 50.0, alpha=1.0, beta=10.0, prior="laplace")
+    return sc.sample(np.random.default_rng(4), truth, 1000)[1][:N]
+
+
+def test_singular_e_step_precision_is_refused_naming_the_budget():
+    """Issue 69. From a Gaussian random start (columns 1 and 2 nearly parallel, |cos| = 0.998) on the
+    8.1 page's data, FISTA's 500 iterations leave rows with three nonzero codes in M = 2 dimensions,
+    far enough from zero that the surrogate's curvature in the precision of Eq. 8.11 is lost in the
+    rounding of lam C^T C. The old code inverted that singular precision and failed later inside
+    expected_abs ("sigma must be finite", a symbol the caller never passed). The E step now refuses,
+    naming the row, the codes and the budget to raise; with a larger budget the mean reaches the mode
+    of Eq. 8.10 (at most M nonzero codes), the precision is positive definite and the M step lowers F."""
+    Y = _three_arm_data(200)
+    start = sc.make_model(np.random.default_rng(2).normal(size=(2, 3)), 10.0, alpha=1.0, beta=10.0,
+                          prior="laplace")
+    with pytest.raises(ValueError, match=r"row \d+ of Y .*EM iteration 1 \(under the starting model\).* "
+                                         r"3 nonzero codes .*M = 2.*Raise map_iter"):
+        se.sparse_coding_em(Y, start, n_iter=3)
+    with pytest.raises(ValueError, match=r"row \d+ of Y is singular.*Raise n_iter"):
+        se.e_step(Y, start)
+    rec = se.e_step(Y, start, n_iter=10_000, tol=1e-8)
+    assert np.max(np.sum(rec.nu != 0, axis=1)) <= 2
+    F_E = se.free_energy(Y, start, rec)
+    F_M = se.free_energy(Y, se.m_step(Y, rec, start), rec)
+    assert np.isfinite(F_E) and F_M <= F_E
+
+
+def test_a_column_at_zero_stays_at_zero_with_its_codes_unused():
+    """A dead dictionary element is kept: a column that is exactly zero has all-zero codes, no coupling
+    in the precision of Eq. 8.11, and the M step (Eq. 8.9) returns it as zero; the other columns still
+    learn and no M step raises F."""
+    Y = _three_arm_data(400)
+    ang = np.deg2rad([10.0, 70.0, 130.0])
+    C0 = 0.7 * np.vstack([np.cos(ang), np.sin(ang)])
+    C0[:, 2] = 0.0
+    res = se.sparse_coding_em(Y, sc.make_model(C0, 10.0, alpha=1.0, beta=10.0, prior="laplace"), n_iter=8)
+    assert np.all(res.C_history[:, :, 2] == 0.0)
+    assert np.all(res.recognition.nu[:, 2] == 0.0)
+    assert np.all(res.recognition.Sigma[:, 2, :2] == 0.0)
+    assert np.all(res.F_after_M <= res.F_after_E + 1e-10)
+    assert res.F_after_M[-1] < res.F_after_M[0]
