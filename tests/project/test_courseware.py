@@ -57,8 +57,20 @@ def _stand_in_values(path: Path, nb: dict) -> dict:
     return {name: {"text/plain": "'4.25'"} for name in E.glue_names(nb)}
 
 
+#: Under the test command the "For instructors" page's ``python3 tasks.py editions`` reads the glued values
+#: from nbval's executed copies without executing a notebook: the editions it writes are then the ones the
+#: structure tests read, so that the whole book's editions are built once, not once more with stand-ins.
+#: Outside the test command that command executes every notebook that glues (nothing executed has
+#: been kept), so the structure tests build their own editions with stand-in values.
+PAGE_BUILDS_THE_EDITIONS = bool(os.environ.get("PEDAGOGY_NBVAL_RECORD"))
+
+
 @pytest.fixture(scope="module")
-def editions(tmp_path_factory) -> Path:
+def editions(tmp_path_factory, request) -> Path:
+    if PAGE_BUILDS_THE_EDITIONS:
+        out, said = request.getfixturevalue("page_editions")
+        assert f"wrote {len(NOTEBOOKS)} notebooks " in said, said
+        return out
     out = tmp_path_factory.mktemp("editions")
     summary = E.write_editions(out, update_points=False, glued=_stand_in_values)
     assert summary["notebooks"] == len(NOTEBOOKS)
@@ -799,8 +811,22 @@ def _await_nbval_copies() -> None:
         time.sleep(2.0)
 
 
+@pytest.fixture(scope="module")
+def page_editions(tmp_path_factory) -> tuple[Path, str]:
+    """The page's ``python3 tasks.py editions``, writing to a folder of this file's own, in the book's
+    environment (already made: the command installs nothing then); ``(folder, what the command said)``.
+    The structure tests read the same folder under the test command (:data:`PAGE_BUILDS_THE_EDITIONS`)."""
+    out = tmp_path_factory.mktemp("page-editions") / "editions"
+    _await_nbval_copies()
+    run = subprocess.run([sys.executable, "tasks.py", "editions", "--out", str(out)], cwd=ROOT,
+                         capture_output=True, text=True,
+                         timeout=300 if os.environ.get("PEDAGOGY_NBVAL_RECORD") else 1800)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return out, run.stdout + run.stderr
+
+
 @pytest.mark.slow
-def test_for_instructors_page_runs_as_written(graded_course, tmp_path):
+def test_for_instructors_page_runs_as_written(graded_course, page_editions, tmp_path):
     """Every command of the page, in order, on the course folder the round trip graded."""
     course, _, _, _ = graded_course
     commands = _page_commands()
@@ -811,14 +837,8 @@ def test_for_instructors_page_runs_as_written(graded_course, tmp_path):
         if cmd in NOT_RUN:
             continue
         if cmd.startswith("python3 tasks.py editions"):
-            # the same command, writing to a folder of the test's own, in the book's environment
-            # (already made: the command installs nothing then)
-            out = tmp_path / "editions"
-            _await_nbval_copies()
-            run = subprocess.run([sys.executable, "tasks.py", "editions", "--out", str(out)], cwd=ROOT,
-                                 capture_output=True, text=True,
-                                 timeout=300 if os.environ.get("PEDAGOGY_NBVAL_RECORD") else 1800)
-            assert run.returncode == 0 and "pip" not in run.stdout + run.stderr, run.stdout + run.stderr
+            out, said = page_editions              # the command, run once for this file (page_editions)
+            assert "pip" not in said, said
             assert (out / "nbgrader" / "source" / section / f"{section}.ipynb").exists()
             assert (out / "nbgrader" / "nbgrader_config.py").exists() and (out / "student").is_dir()
         elif cmd.startswith("cp -r _build/editions/nbgrader"):
