@@ -195,17 +195,23 @@ def test_etkf_resolves_an_observation_far_more_precise_than_the_spread(backend, 
     ensemble: the ETKF (global, and local with a full taper) gives the posterior of the stacked Gaussian
     conditioned in 60-digit arithmetic. Its transform came from the eigenvalues of ``I + S S^T``: the
     ones equal to 1 were rounded by 1e20 * eps, came out negative, and the run was refused as
-    "the ensemble overflowed float64"."""
+    "the ensemble overflowed float64".
+
+    Beside the near-exact observation, a second one of unit noise: with two observed dimensions the
+    kernels get a writable ``C^T`` (for one, ``C.T`` is the model's read-only array itself), the types
+    ``warmup_kernels`` compiles for, so the test loads the kernels instead of compiling a version of its own;
+    the eigenvalues equal to 1 are still there (rank 2 of 8 members)."""
     import mpmath as mp
     n, T = 2, 2               # a third near-exact observation of the two states would leave an ensemble
-    A, C = np.array([[0.9, 0.2], [-0.1, 0.8]]), np.array([[1.0, 0.5]])   # of spread 1e-10 about O(1)
+    A = np.array([[0.9, 0.2], [-0.1, 0.8]])                              # of spread 1e-10 about O(1)
+    C = np.array([[1.0, 0.5], [0.0, 1.0]])                               # near-exact, then unit noise
     mu1, S1 = np.array([0.3, -0.2]), np.array([[1.0, 0.2], [0.2, 0.7]])  # states: 1e-6 relative anomalies
-    y = np.array([[0.4], [-0.9]])
-    mod = da.DAModel(da.linear_dynamics(A), mu1, S1, np.zeros((n, n)), C, np.zeros(1), noise * np.eye(1))
+    y = np.array([[0.4, 0.1], [-0.9, 0.3]])
+    mod = da.DAModel(da.linear_dynamics(A), mu1, S1, np.zeros((n, n)), C, np.zeros(2), np.diag([noise, 1.0]))
     E0 = da.exact_ensemble(mu1, S1, 8, rng=np.random.default_rng(0))
     with mp.workdps(60):
         M = lambda X: mp.matrix(np.atleast_2d(X).tolist())          # noqa: E731
-        mu, P, Am, Cm, R = M(mu1).T, M(S1), M(A), M(C), M(noise * np.eye(1))
+        mu, P, Am, Cm, R = M(mu1).T, M(S1), M(A), M(C), M(np.diag([noise, 1.0]))
         means, covs = [], []
         for t in range(T):
             if t:
