@@ -91,16 +91,17 @@ def test_without_numba_every_backend_is_the_twin(monkeypatch):
         check_backend("jax")
 
 
+# The kernel: stratified resampling, whose helpers (the points, the inverse CDF) compile inside it; of the
+# kernels "auto" weighs, among the quickest to compile (a few seconds less than the HMM's forward pass)
 _READER = """
 import numpy as np
 from pedagogy_lib.core import jit
-from pedagogy_lib.hmm import hmm_filter, kernels
-pi, A = np.array([0.5, 0.5]), np.array([[0.9, 0.2], [0.1, 0.8]])
-log_lik = np.log(np.full((20, 2), 0.5))
-auto = hmm_filter(pi, A, log_lik).log_evidence              # small: the twin, nothing compiles
-print("cold kernel chosen:", jit.prefer_compiled(kernels.forward, 0.0))
-compiled = hmm_filter(pi, A, log_lik, backend="numba").log_evidence
-print("agree:", abs(auto - compiled) <= 1e-12 * abs(compiled))
+from pedagogy_lib.smc import kernels, resample
+W = np.random.default_rng(0).dirichlet(np.ones(30))
+auto = resample(W, np.random.default_rng(1), scheme="stratified")      # small: the twin, nothing compiles
+print("cold kernel chosen:", jit.prefer_compiled(kernels.resample_stratified, 0.0))
+compiled = resample(W, np.random.default_rng(1), scheme="stratified", backend="numba")
+print("agree:", np.array_equal(auto, compiled))
 """
 
 
@@ -115,9 +116,9 @@ def test_a_first_run_says_once_what_compiles_and_the_next_run_loads_it_silently(
     assert first.returncode == 0, first.stderr
     assert "cold kernel chosen: False" in first.stdout and "agree: True" in first.stdout
     notices = [line for line in first.stderr.splitlines() if line.startswith("Compiling ")]
-    # one line for the kernel called; none for core.kernels' helpers compiled inside it
-    assert notices == ["Compiling hmm.kernels.forward with numba for this machine (a one-off: later runs load it "
-                       "from numba's cache)."], first.stderr
+    # one line for the kernel called; none for the helpers compiled inside it
+    assert notices == ["Compiling smc.kernels.resample_stratified with numba for this machine (a one-off: later runs "
+                       "load it from numba's cache)."], first.stderr
     second = subprocess.run([sys.executable, "-c", _READER], env=env, capture_output=True, text=True, timeout=280)
     assert second.returncode == 0, second.stderr
     assert "cold kernel chosen: True" in second.stdout
