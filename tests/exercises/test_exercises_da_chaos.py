@@ -99,7 +99,8 @@ def _f63(z):
 
 
 def _tangent(z, v, dt=0.01, n_steps=10):
-    """One cycle of RK4 for the state and, by its exact linearization, for the perturbation."""
+    """One cycle of RK4 for the state and, by its exact linearization, for the perturbation ``v`` (a vector,
+    or several as the columns of a matrix, each carried as it would be alone)."""
     def jac(z):
         s, r, b = 10.0, 28.0, 8.0 / 3.0
         return np.array([[-s, s, 0.0], [r - z[2], -1.0, -z[0]], [z[1], z[0], -b]])
@@ -125,9 +126,8 @@ def _lyapunov_run(start, cycles):
     q1, q2 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
     states, frames, logs, full = [z], [np.column_stack([q1, q2])], [], []
     for _ in range(cycles):
-        z_next, w1 = _tangent(z, q1)
-        _, w2 = _tangent(z, q2)
-        z = z_next
+        z, w = _tangent(z, np.column_stack([q1, q2]))     # both vectors along one state trajectory
+        w1, w2 = w[:, 0], w[:, 1]
         r11 = np.linalg.norm(w1)
         q1 = w1 / r11
         u = w2 - (w2 @ q1) * q1
