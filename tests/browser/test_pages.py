@@ -39,6 +39,23 @@ The visit, in order:
    scrolls sideways or has a control sticking out of it (a long label or a drop-down as wide as its
    longest choice once did, on four pages). On the pages with the widest tables, no word in a table
    cell is split over two lines (and, on the widest, one is when cells may break anywhere).
+
+**The maths, apart from axe.** While axe runs (steps 4 and 6), MathJax's output is out of the page:
+the children of every ``mjx-container`` (the glyph boxes and the hidden MathML), two thirds of the
+elements of a page of formulas (12,481 of 19,040 on the notation page). axe's colour rule maps
+every element under ``<body>`` before it checks its first one, at a cost that grows faster than
+their number, whatever the run's context: with ``exclude: [["mjx-container"]]`` the notation page's
+run of every rule took 17 s (14 s without), while with the formulas out of the page it took 2-3 s
+(8-13 s with them; all on a loaded machine). axe found nothing to check in a formula's colour anyway
+(MathJax draws its glyphs as CSS generated content, no text node for axe). What axe did check on
+the maths was that nothing in them takes the focus (``aria-hidden-focus`` on the glyph boxes,
+``nested-interactive`` on the MathML); the containers, which stay, still get every rule
+(``avoid-inline-spacing``). In place of what axe no longer sees, the whole-page step checks the
+maths itself, with the formulas back in the page, in light and in dark mode (:data:`_MATH_CHECK`):
+every visible formula, and every part of one in a colour of its own (``\\color``), has a WCAG 2.1
+contrast ratio of at least 4.5 with the background behind it, and nothing inside a formula can
+take the focus. An offender fails the axe test as a violation would, and a test makes sure a light
+grey formula is caught. That each formula carries its MathML for screen readers is step 2's.
 """
 from __future__ import annotations
 
@@ -73,6 +90,8 @@ SOLUTIONS = ".solution.admonition, details.solution, .solution.dropdown"
 #: fetches and parses every style sheet of the page again for its CSSOM, which only the experimental
 #: ``css-orientation-lock`` reads, a rule no run here enables (:func:`test_no_axe_rule_run_here_needs_the_cssom`).
 PRELOAD = {"assets": ["media"]}
+#: What the maths probe turns light grey (:func:`test_faint_math_is_noticed`).
+FAINT_MATH = "mjx-container, mjx-container *"
 
 
 class AxeBestPractice(UserWarning):
@@ -406,6 +425,102 @@ def collapsed_sample(site_root: Path, pages: list[str]) -> set[str]:
     return chosen
 
 
+#: MathJax's output, taken out of the page while axe runs and put back after (``_MATH_OUT``,
+#: ``_MATH_IN``): the children of every ``mjx-container`` (the glyph boxes, ``aria-hidden``, and the
+#: hidden MathML for screen readers), the container itself staying in place. Two thirds of a page of
+#: formulas are these elements, and axe's colour rule maps every element under ``<body>`` before it
+#: checks anything, at a cost that grows faster than the count; leaving them out of axe's context
+#: (``exclude``) does not shorten that map, only taking them out of the page does.
+_MATH_OUT = """() => {
+    if ((window.__pgMathHeld || []).length) return 0;          // out already
+    const held = window.__pgMathHeld = [];
+    for (const m of document.querySelectorAll('mjx-container')) {
+        const kept = document.createDocumentFragment();
+        while (m.firstChild) kept.appendChild(m.firstChild);
+        held.push([m, kept]);
+    }
+    return held.length;
+}"""
+
+_MATH_IN = """() => {
+    for (const [m, kept] of window.__pgMathHeld || []) m.appendChild(kept);
+    window.__pgMathHeld = [];
+}"""
+
+#: What axe no longer sees of the maths, checked here instead: every visible formula, and every
+#: part of one drawn in a colour of its own (``\color``), has a contrast ratio of at least 4.5 with
+#: the background behind it (WCAG 2.1, 1.4.3: relative luminance of sRGB, the first ancestor with a
+#: background colour that is not transparent, a translucent one laid over the ones below it, the
+#: page's canvas white at the bottom); and nothing inside a formula can take the focus (what axe's
+#: ``aria-hidden-focus`` checked on the glyph boxes and ``nested-interactive`` on the MathML). Returns
+#: the number of formulas checked and the offenders, as axe reports its violations.
+_MATH_CHECK = r"""() => {
+    const rgba = (text) => {
+        const v = (text.match(/[\d.]+/g) || []).map(Number);
+        return v.length < 3 ? [0, 0, 0, 0] : [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+    };
+    const over = (top, under) => {           // top laid over an opaque colour
+        const a = top[3];
+        return [0, 1, 2].map(i => top[i] * a + under[i] * (1 - a)).concat([1]);
+    };
+    const behind = (el) => {
+        const layers = [];
+        for (let e = el; e; e = e.parentElement) {
+            const c = rgba(getComputedStyle(e).backgroundColor);
+            if (c[3] > 0) layers.push(c);
+            if (c[3] >= 1) break;
+        }
+        let colour = [255, 255, 255, 1];
+        for (const c of layers.reverse()) colour = over(c, colour);
+        return colour;
+    };
+    const luminance = (c) => {
+        const lin = c.slice(0, 3).map(v => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+    };
+    const ratio = (el) => {
+        const back = behind(el), fore = over(rgba(getComputedStyle(el).color), back);
+        const [hi, lo] = [luminance(fore), luminance(back)].sort((a, b) => b - a);
+        return {ratio: (hi + 0.05) / (lo + 0.05), fore: getComputedStyle(el).color,
+                back: `rgb(${back.slice(0, 3).map(Math.round).join(', ')})`};
+    };
+    const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '');
+    const faint = [], focusable = [];
+    let checked = 0;
+    const focus = 'a[href], button, input, select, textarea, iframe, summary, [contenteditable=""], ' +
+                  '[contenteditable="true"], [tabindex]:not([tabindex="-1"])';
+    for (const m of document.querySelectorAll('mjx-container')) {
+        if (!m.checkVisibility()) continue;
+        checked += 1;
+        const text = (m.querySelector('mjx-assistive-mml') || m).textContent.trim().slice(0, 30);
+        const own = [m, ...[...m.querySelectorAll('mjx-math *')].filter(
+            e => getComputedStyle(e).color !== getComputedStyle(e.parentElement).color)];
+        for (const el of own) {
+            const r = ratio(el);
+            if (r.ratio < 4.5) faint.push(`${name(el)} "${text}": ${r.fore} on ${r.back}, ` +
+                                          `ratio ${r.ratio.toFixed(2)} < 4.5`);
+        }
+        for (const el of m.querySelectorAll(focus)) focusable.push(`${name(el)} in "${text}"`);
+    }
+    return {checked, faint, focusable};
+}"""
+
+
+def check_math(page, mode: str, state: str, report: dict) -> dict:
+    """:data:`_MATH_CHECK` on the page as it is now; its offenders added to ``report["axe"]`` in
+    axe's words (so :func:`test_axe_wcag21_aa_in_light_and_dark_mode` fails on them)."""
+    found = page.evaluate(_MATH_CHECK)
+    for rule, what, offenders in (("math-color-contrast", "formulas must have a contrast ratio of at least 4.5",
+                                   found["faint"]),
+                                  ("math-focusable", "nothing inside a formula may take the focus",
+                                   found["focusable"])):
+        if offenders:
+            report["axe"].append(f"[{mode}, {state}] {rule} (serious, {len(offenders)} elements): "
+                                 f"{what}; e.g. {offenders[:3]}")
+    report.setdefault("math_checked", {})[mode] = found["checked"]
+    return found
+
+
 def _axe_both_modes(page, axe_source, state: str, within: str | None, report: dict, *,
                     back_to_light: bool = True, advice: bool = True, looks_checked: set | None = None) -> None:
     """axe in light then dark mode (then light again, unless ``back_to_light`` is false);
@@ -417,18 +532,27 @@ def _axe_both_modes(page, axe_source, state: str, within: str | None, report: di
     any other error is kept.
     """
     errors_before = len(page.js_errors)
-    for mode in ("light", "dark"):
-        shown = set_mode(page, mode)
-        if shown != mode:
-            report["axe"].append(f"[{state}] the page did not switch to {mode} mode (got {shown!r})")
-            continue
-        for v in run_axe(page, axe_source, colour_only=mode == "dark", within=within, advice=advice,
-                         looks_checked=looks_checked):
-            text = f"[{mode}, {state}] {describe(v)}"
-            if is_wcag(v):
-                report["axe"].append(text)
-            else:
-                report["axe_advice"].setdefault(v["id"], text)
+    whole_page, shown = within is None, None
+    try:
+        for mode in ("light", "dark"):
+            shown = set_mode(page, mode)
+            if shown != mode:
+                report["axe"].append(f"[{state}] the page did not switch to {mode} mode (got {shown!r})")
+                continue
+            if whole_page and mode == "light":
+                check_math(page, mode, state, report)
+            page.evaluate(_MATH_OUT)
+            for v in run_axe(page, axe_source, colour_only=mode == "dark", within=within, advice=advice,
+                             looks_checked=looks_checked):
+                text = f"[{mode}, {state}] {describe(v)}"
+                if is_wcag(v):
+                    report["axe"].append(text)
+                else:
+                    report["axe_advice"].setdefault(v["id"], text)
+    finally:
+        page.evaluate(_MATH_IN)
+    if whole_page and shown == "dark":          # the maths in dark mode, back in the page
+        check_math(page, "dark", state, report)
     if back_to_light:
         set_mode(page, "light")
     page.js_errors[errors_before:] = [e for e in page.js_errors[errors_before:]
@@ -594,13 +718,14 @@ def _controls(page, kind: str, selector: str, check) -> dict:
 
 def visit(open_context, book_page: str, site_url: str, axe_source: str, collapsed_pass: bool = True,
           looks_checked: set | None = None, tables: bool = False, split_probe: bool = False,
-          panel_probe: bool = False) -> dict:
+          panel_probe: bool = False, math_probe: bool = False) -> dict:
     """Open ``book_page`` once and observe everything this module asserts (see the module docstring);
     axe looks at the collapsed blocks only when ``collapsed_pass`` is true, and its colour rules at
     the looks not in ``looks_checked`` (see :func:`run_axe`). With ``tables``, the words of its tables
     at phone width are looked at too (``SPLIT_WORDS`` of ``test_phone.py``); with ``split_probe`` also
     once more with table cells allowed to break anywhere, to show that a split word is seen; with
-    ``panel_probe`` the slider panels once more with their labels and menus made too wide."""
+    ``panel_probe`` the slider panels once more with their labels and menus made too wide; with
+    ``math_probe`` the maths once more (:data:`_MATH_CHECK`), light grey on the light page."""
     context, page = open_context(book_page, color_scheme="light", wait_ms=0)
     report = {"axe": [], "axe_advice": {}}
     try:
@@ -635,6 +760,12 @@ def visit(open_context, book_page: str, site_url: str, axe_source: str, collapse
             page.evaluate(_OWN_TRANSITIONS_DONE)              # the toggles' transitions
         _axe_both_modes(page, axe_source, "solutions expanded" if has_toggles else "no solutions", None, report,
                         back_to_light=False, advice=collapsed_pass, looks_checked=looks_checked)
+        if math_probe:
+            set_mode(page, "light")
+            style = page.add_style_tag(content=f"{FAINT_MATH} {{ color: #aaa !important; }}")
+            report["math_faint"] = {"axe": []}
+            check_math(page, "light", "formulas made light grey", report["math_faint"])
+            style.evaluate("(el) => el.remove()")
         # 7. phone width (in dark mode, as axe left it: the layout is the same in both)
         page.set_viewport_size({"width": PHONE_WIDTH, "height": 844})
         page.evaluate(_TRANSITIONS_DONE)                      # laid out and painted at the new width
@@ -667,6 +798,8 @@ def page_report(open_context, site_url, axe_source, site_root, built_pages, tmp_
     sample, looks_checked = collapsed_sample(site_root, built_pages), set()
     table_pages = widest_table_pages(site_root, built_pages)
     first_panel = next((p for p in built_pages if "pgw pgw-sliders" in (site_root / p).read_text(encoding="utf-8")), None)
+    first_math = next((p for p in built_pages if (site_root / p).read_text(encoding="utf-8").count('class="math') >= 10),
+                      None)
     base = tmp_path_factory.getbasetemp()
     visits = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "page-visits"
     visits.mkdir(exist_ok=True)
@@ -683,7 +816,8 @@ def page_report(open_context, site_url, axe_source, site_root, built_pages, tmp_
             mine.add(path)
         return visit(open_context, path, site_url, axe_source, collapsed_pass=path in sample,
                      looks_checked=looks_checked, tables=path in table_pages,
-                     split_probe=bool(table_pages) and path == table_pages[0], panel_probe=path == first_panel)
+                     split_probe=bool(table_pages) and path == table_pages[0], panel_probe=path == first_panel,
+                     math_probe=path == first_math)
 
     return once
 
@@ -799,6 +933,20 @@ def test_a_slider_panel_too_wide_is_noticed(report, book_page):
     named = {p.split(":")[0] for p in found["problems"]}
     assert found["count"] and named == {f"panel {i + 1}" for i in range(found["count"])}, found
     assert any("a label reaches" in p for p in found["problems"]), found["problems"]
+
+
+def test_faint_math_is_noticed(report, book_page):
+    """The maths check (:data:`_MATH_CHECK`, which stands in for axe's colour rule on the formulas
+    that axe no longer sees) bites: on the first page with formulas, made light grey (#aaa, a ratio
+    of 2.3 on white), every visible formula is reported, in the words the axe test fails on. The
+    page is the first with ten formulas or more."""
+    found = report.get("math_faint")
+    if found is None:
+        pytest.skip(f"{book_page} is not the first page with ten formulas or more")
+    checked = report["math_checked"]["light"]
+    assert checked, f"{book_page}: no visible formula checked: is the check looking?"
+    assert len(found["axe"]) == 1 and "math-color-contrast" in found["axe"][0], found["axe"]
+    assert f", {checked} elements)" in found["axe"][0], (checked, found["axe"])
 
 
 def test_table_cells_break_lines_between_words_at_phone_width(report, book_page):
