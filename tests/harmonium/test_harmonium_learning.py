@@ -328,3 +328,15 @@ def test_every_kernel_is_small_and_the_readable_modules_hold_none():
         if path.name != "kernels.py":
             text = path.read_text()
             assert "njit" not in text and "import numba" not in text and "from numba" not in text, path.name
+
+
+def test_init_params_starts_the_visible_biases_at_the_data_log_odds():
+    """The 10.2.1 page says so: at the data's log-odds where every unit is on in some rows and off in
+    others, and finite where a unit is always off or always on (its mean moved a little inside)."""
+    Y = np.array([[1, 0, 1, 0], [1, 0, 0, 0], [0, 0, 1, 0], [1, 0, 1, 0]], dtype=float)
+    b_y = init_params(3, 4, np.random.default_rng(0), data=Y).b_y
+    m = Y.mean(axis=0)
+    np.testing.assert_allclose(b_y[[0, 2]], np.log(m[[0, 2]] / (1 - m[[0, 2]])), rtol=1e-12)
+    assert np.all(np.isfinite(b_y)) and b_y[1] < -5
+    b_on = init_params(3, 4, np.random.default_rng(0), data=1 - Y).b_y
+    assert np.isfinite(b_on[1]) and b_on[1] > 5
