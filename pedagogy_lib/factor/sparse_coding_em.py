@@ -167,6 +167,17 @@ def _batch_map(Y, C, lam, alpha, n_iter, tol, x_init=None):
     return x, done
 
 
+def _check_fista_args(Y, model, n_iter, x_init):
+    """The checks :func:`batch_map` and :func:`e_step` share: the model, ``Y``, the budget, the warm start."""
+    model = _check_model(model)
+    M, K = model.C.shape
+    Y = _check_Y(Y, M)
+    n_iter = check_int(n_iter, "n_iter", minimum=1)
+    if x_init is not None:
+        x_init = as_array(x_init, "x_init", shape=(Y.shape[0], K), dims="(N, K)")
+    return model, Y, n_iter, x_init
+
+
 def batch_map(Y, model: SparseCodingModel, *, n_iter: int = 500, tol: float = 1e-10, x_init=None) -> np.ndarray:
     r"""The modes :math:`\boldsymbol\nu_n` of Eq. 8.10 for every row of ``Y`` at once, by FISTA.
 
@@ -184,12 +195,7 @@ def batch_map(Y, model: SparseCodingModel, *, n_iter: int = 500, tol: float = 1e
     -------
     ndarray, shape (N, K)
     """
-    model = _check_model(model)
-    M, K = model.C.shape
-    Y = _check_Y(Y, M)
-    n_iter = check_int(n_iter, "n_iter", minimum=1)
-    if x_init is not None:
-        x_init = as_array(x_init, "x_init", shape=(Y.shape[0], K), dims="(N, K)")
+    model, Y, n_iter, x_init = _check_fista_args(Y, model, n_iter, x_init)
     return _batch_map(Y, model.C, model.lam, model.alpha, n_iter, float(tol), x_init)[0]
 
 
@@ -215,12 +221,7 @@ def e_step(Y, model: SparseCodingModel, *, n_iter: int = 500, tol: float = 1e-10
         If some :math:`\mathbf P_n` is singular to working precision (see the module docstring),
         naming the row of ``Y``, its nonzero codes and what to change (``n_iter``, ``tol`` or ``model.C``).
     """
-    model = _check_model(model)
-    M, K = model.C.shape
-    Y = _check_Y(Y, M)
-    n_iter = check_int(n_iter, "n_iter", minimum=1)
-    if x_init is not None:
-        x_init = as_array(x_init, "x_init", shape=(Y.shape[0], K), dims="(N, K)")
+    model, Y, n_iter, x_init = _check_fista_args(Y, model, n_iter, x_init)
     return _e_step(Y, model, n_iter, float(tol), x_init, ("n_iter", "tol"), "")
 
 
