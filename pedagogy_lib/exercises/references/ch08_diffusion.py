@@ -144,3 +144,80 @@ def eps_hat_for(mix, sigmas):
         s = float(sigmas[i])
         return -s * noised_force(mix, s ** 2, y)
     return eps_hat
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def chain_slips(B, G, s0, v0):
+    """Named wrong derivations on one chain: (hints on S, hints on C)."""
+    clean = "you started the chain from the clean datum; level 0 here is already noised, with scale s0 and sd v0"
+    d = B.shape[1]
+    return ({clean: chain_run(B, G, 1.0, 0.0)[0],
+             "you multiplied the one-step matrices in the wrong order (the last step acts last, from the left)":
+                 chain_run(B, G, s0, v0, scale_step=lambda b, S: S @ b)[0]},
+            {"you left out level 0's noise v0 (the chain does not start from the clean datum)":
+                 chain_run(B, G, s0, 0.0)[1],
+             "your level 0 covariance is v0 I; v0 is a standard deviation": chain_run(B, G, s0, np.sqrt(v0))[1],
+             "you propagated the covariance with B^T on the left and B on the right":
+                 chain_run(B, G, s0, v0, var_step=lambda b, C: b.T @ C @ b)[1],
+             "you multiplied the previous covariance by B on both sides without transposing one":
+                 chain_run(B, G, s0, v0, var_step=lambda b, C: b @ C @ b)[1],
+             "you multiplied the previous covariance by B once only":
+                 chain_run(B, G, s0, v0, var_step=lambda b, C: b @ C)[1],
+             "you squared B entry by entry; the chain mixes coordinates":
+                 chain_run(B, G, s0, v0, var_step=lambda b, C: (b ** 2) @ C)[1],
+             "you added the one-step covariances up without passing the earlier ones through the later steps":
+                 v0 ** 2 * np.eye(d) + np.concatenate([np.zeros((1, d, d)), np.cumsum(G, axis=0)])})
+
+
+def mean_loss_slips(v, rho, l, x0, z, mu) -> dict:
+    """Named wrong derivations of Eq. 8.39's summand on one problem (the trace-term entry is the reference
+    plus d/2, so this table must not be reachable from the checker module)."""
+    d = x0.shape[1]
+    ref = mean_loss(v, rho, l, x0, z, mu)
+    return {"you used the forward step's variance gamma_l^2 (DDPM's beta_t) as sigma_l^2, not the variance of "
+            "Eq. 8.38": mean_loss(v, rho, l, x0, z, mu, var="forward"),
+            "you dropped the 1/2 in front of 1 / sigma_l^2": mean_loss(v, rho, l, x0, z, mu, half=False),
+            "you kept the trace term of identity B.13, which is a constant": ref + 0.5 * d,
+            "your x_l has noise z where Eq. 8.43 has v_l z": mean_loss(v, rho, l, x0, z, mu, noise_scale=False),
+            "you used rho where Eq. 8.38 has rho^2": mean_loss(v, rho, l, x0, z, mu, sq=False),
+            "you put level l's v and rho where Eq. 8.38 (with l - 1 and l) has v_(l-1) and rho_(l-1)":
+                mean_loss(v, rho, l, x0, z, mu, prev=False),
+            "you averaged the squared error over the coordinates; Eq. 8.39 has the squared norm": ref / d}
+
+
+def reverse_step_slips(sched, l, x, e, z) -> dict:
+    """What named wrong derivations return on one problem."""
+    names = {
+        "noise at 1": "you added noise at the last step (l = 1)",
+        "mean at 1": "at the last step (l = 1) you returned the mean of the reverse transition; re-read what the "
+                     "sampler returns there",
+        "forward": "you used the forward step's variance gamma_l^2 (DDPM's beta_t) as sigma_l^2",
+        "variance": "you multiplied z by the variance sigma_l^2 instead of the standard deviation",
+        "as force": "you read the noise prediction as the force f_hat",
+        "sign": "the noise prediction enters your m_hat with the wrong sign",
+        "no v": "you left v_l out when you solved Eq. 8.43 for the clean datum",
+        "ddpm": "you used DDPM's formulas, which hold only for a variance-preserving schedule (this one is not)",
+    }
+    return {text: reverse_step(sched, l, x, e, z, slip) for slip, text in names.items()}
+
+
+def langevin_slips(mix, sigmas, y0, eps, Z) -> dict:
+    """What named wrong samplers return on one problem."""
+    names = {
+        "sign": "your score has the wrong sign: it is built from the noise prediction the wrong way round",
+        "times": "you multiplied the noise prediction by sigma_i where the score divides it",
+        "square": "you divided the noise prediction by sigma_i^2 where the score divides it by sigma_i",
+        "same": "you used the same step eps at every level",
+        "not squared": "your step grows with sigma_i, not with its square",
+        "root": "you scaled the noise by the square root of the step, with the drift of Eq. 8.44 "
+                "(which needs the square root of twice the step)",
+        "slides": "you took the slides' step with alpha set to the step of Step 4; that step is the epsilon of "
+                  "Eq. 8.44, and the slides' alpha is twice it",
+        "none": "you left the noise out: that is gradient ascent, not Langevin dynamics",
+        "restart": "each level started again from y0 instead of where the previous level stopped",
+        "reversed": "you ran the levels from the smallest sigma to the largest",
+        "one step": "you took one step per level; Z holds n_steps draws for each level",
+    }
+    return {text: langevin_run(mix, sigmas, y0, eps, Z, slip) for slip, text in names.items()}
