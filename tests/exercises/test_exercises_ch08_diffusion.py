@@ -819,3 +819,66 @@ def test_dsm_problem_is_not_on_the_page():
 
 
 # --- numerical differentiation and quadrature in place of Tweedie's formula and the noised components ---
+
+
+# --- ex-8-3-1-mse asks for six significant digits; ex-8-3-1-mean-loss names the functions it is ---
+
+
+def _two_point_mse_by_simpson(a, lam):
+    """The posterior variance a^2 sech^2(a lam y) averaged over the density of y on a fine grid."""
+    from scipy.integrate import simpson
+    y = np.linspace(-a - 12 / np.sqrt(lam), a + 12 / np.sqrt(lam), 200001)
+    dens = 0.5 * np.sqrt(lam / (2 * np.pi)) * (np.exp(-lam * (y - a) ** 2 / 2) + np.exp(-lam * (y + a) ** 2 / 2))
+    return float(simpson(dens * a ** 2 / np.cosh(a * lam * y) ** 2, x=y))
+
+
+def test_mse_at_level_takes_six_digits_for_every_drawn_a_and_refuses_the_nearest_slip(monkeypatch):
+    """Every a the draw can give (0.50 to 1.50, two decimals): the answer rounded to the six significant
+    digits the statement asks for passes, and the named slip nearest to the answer is refused, with its
+    message. With a = 0.8, the six-digit 0.104096 used to be refused."""
+    for a in np.round(np.arange(50, 151) / 100, 2):
+        monkeypatch.setattr(check, "EX_TWO_POINT", float(a))
+        mse = _two_point_mse_by_simpson(a, 4.0)
+        assert check.mse_at_level(float(f"{mse:.6g}")), a
+        slips = {"Gaussian data": 1 / (1 / a ** 2 + 4.0), "prior variance": a ** 2, "noise variance": 0.25,
+                 "one observation": a ** 2 / np.cosh(4.0 * a ** 2) ** 2,
+                 "as a noise variance": _two_point_mse_by_simpson(a, 0.25)}
+        fragment, nearest = min(slips.items(), key=lambda kv: abs(kv[1] / mse - 1))
+        r = check.mse_at_level(float(f"{nearest:.6g}"))
+        assert not r and fragment in str(r), (a, str(r))
+    monkeypatch.setattr(check, "EX_TWO_POINT", 0.8)
+    assert check.mse_at_level(0.104096)
+
+
+def test_mean_loss_statement_names_the_library_route_through_the_mean_and_its_weight():
+    """Eq. 8.38's mean from the datum (mean_from_m_hat) times Eq. 8.39's weight (mean_weights) gives a
+    passing answer without the posterior transition; the exercise names both, and loss_terms."""
+    from pedagogy_lib.exercises import checker
+
+    def route(schedule, l, x0, z, mu):
+        x_l = dif.noise_data(schedule, x0, l, z)
+        mu_bar = dif.mean_from_m_hat(schedule, l, x_l, x0)
+        return dif.mean_weights(schedule)[l - 1] * np.sum((mu_bar - mu) ** 2, axis=1)
+
+    assert check.mean_loss_function(route)            # outside a kernel only the names refuse it
+    names = checker._not_allowed()["ch08_diffusion"]["mean_loss_function"]
+    assert names == ["pedagogy_lib.diffusion.loss_terms", "pedagogy_lib.diffusion.mean_from_m_hat",
+                     "pedagogy_lib.diffusion.mean_weights"]
+    code = ("def my_mean_loss(schedule, l, x0, z, mu):\n"
+            "    x_l = dif.noise_data(schedule, x0, l, z)\n"
+            "    mu_bar = dif.mean_from_m_hat(schedule, l, x_l, x0)\n"
+            "    return dif.mean_weights(schedule)[l - 1] * np.sum((mu_bar - mu) ** 2, axis=1)\n")
+    imports = "import numpy as np\nfrom pedagogy_lib import diffusion as dif\n"
+    assert len(checker.named_calls_in(code, names, [imports])) == 2
+    assert checker.named_calls_in(code.replace("dif.mean_weights(schedule)", "0.5 / w"), names, [imports])
+
+
+def test_no_slip_table_of_the_checkers_is_one_attribute_away():
+    """The mean-loss table held the reference plus d/2 (its trace-term entry), the reverse-step table the
+    reference itself at l > 1: both, and the other two, are built in references/ now."""
+    from pedagogy_lib.exercises.references import ch08_diffusion as refs
+    assert not [n for n in vars(check) if "slip" in n]
+    sched, l, x0, z, mu = check._loss_cases()[0]
+    table = refs.mean_loss_slips(sched.v, sched.rho, l, x0, z, mu)
+    trace = next(v for k, v in table.items() if "trace term" in k)
+    np.testing.assert_allclose(trace - 0.5 * x0.shape[1], _mean_loss_solution(sched, l, x0, z, mu), rtol=1e-10)
