@@ -49,3 +49,21 @@ def test_every_registered_module_warms_up_its_kernels():
                    if isinstance(v, CPUDispatcher) and v.py_func.__module__ == module.__name__]
         compiled = [k for k in kernels if k.signatures]
         assert compiled, f"pedagogy_lib.{name}.warmup_kernels() compiled none of its kernels"
+
+
+def test_two_shares_warm_every_module_once(monkeypatch):
+    """``tasks.py check`` warms the cache in two processes, ``i/2`` each: together they import every
+    kernel module, and no module twice; a share outside ``0 <= i < n`` is refused by name."""
+    imported = []
+
+    class _Stub:
+        def warmup_kernels(self):
+            pass
+
+    monkeypatch.setattr(_warmup.importlib, "import_module", lambda name: imported.append(name) or _Stub())
+    for i in range(2):
+        _warmup.compile_all(share=(i, 2))
+    assert sorted(imported) == sorted(f"pedagogy_lib.{name}" for name in _warmup.KERNEL_MODULES)
+    for bad in [(2, 2), (-1, 2), (0, 0)]:
+        with pytest.raises(ValueError, match="share"):
+            _warmup.compile_all(share=bad)
