@@ -56,7 +56,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, optimize, special
 
-from ..core.checks import positive_scalar, as_array, check_choice, check_int, check_positive, check_rng
+from ..core.checks import (positive_scalar, as_array, check_choice, check_int, check_positive, check_rng,
+                           spd_tolerance)
 from ..core.linalg import TAU, chol_logdet, spd_inverse, symmetrize
 
 __all__ = [
@@ -561,6 +562,8 @@ _EPS = float(np.finfo(float).eps)
 #: of the number of operations that sum into one entry, so the floors below are reachable on any
 #: machine and any order of floating-point operations (BLAS kernel).
 _ROUNDING_ULPS = 64.0
+#: The smallest positive normal float64 (a guard against dividing by a zero column norm).
+_TINY_POS = float(np.finfo(float).tiny)
 
 
 def _gradient_terms(x, y, C, lam, alpha, beta, prior):
@@ -910,8 +913,20 @@ def laplace_approximation(y, model: SparseCodingModel, *, method: str = "auto", 
     Raises
     ------
     ValueError
-        If the Hessian at the mode is not positive definite (e.g. a Cauchy prior far in its tails),
-        where Laplace's method does not apply.
+        If the Hessian at the point the MAP solver returned is not positive definite (possible only
+        for the Cauchy prior, whose :math:`E_k''` is negative beyond :math:`|x_k| = \beta_k`, and only
+        short of a mode, where the Hessian is positive semi-definite), where Laplace's method does
+        not apply; or if it is singular to working precision, by the rule of
+        :func:`~pedagogy_lib.core.checks.check_spd` (scaled to unit diagonal, the smallest eigenvalue
+        of :math:`\mathbf H` or of :math:`\mathbf H^{-1}` at most ``spd_tolerance(K)``, about
+        :math:`100K\epsilon`). That happens with valid inputs when the prior's curvature at the mode
+        is below the rounding of :math:`\lambda\mathbf C^T\mathbf C` in directions that
+        :math:`\mathbf C` cannot see: more codes far in the prior's tail (where
+        :math:`\mathrm{sech}^2(\beta_k x_k)` is tiny) than :math:`\mathbf C` has independent
+        columns, nearly parallel columns, or an overcomplete :math:`\mathbf C` with a tiny noise
+        variance :math:`1/\lambda`. :math:`\log|\mathbf H|` and :math:`\mathbf H^{-1}` would then be
+        rounding noise, so the message names the codes, ``model.lam``, ``model.beta`` and the columns
+        of ``model.C`` involved instead of returning them.
     """
     model = _check_model(model)
     L, K = model.C.shape
@@ -919,16 +934,81 @@ def laplace_approximation(y, model: SparseCodingModel, *, method: str = "auto", 
     res = map_estimate(y, model, method=method, x_init=x_init)
     x0 = res.x0
     H = energy_hessian(x0, model)
-    try:
-        L_H = np.linalg.cholesky(H)
-    except np.linalg.LinAlgError:
-        raise ValueError("The Hessian of E_post at the mode is not positive definite, so Laplace's method "
-                         "(Eq. 2.31) does not apply; the smallest eigenvalue is "
-                         f"{np.linalg.eigvalsh(H)[0]:.3g}.") from None
-    Sigma = spd_inverse(L_H)
+    L_H, Sigma = _factor_hessian(H, x0, model)
     lZ = log_Z_joint(model)
     log_ev = -res.energy - lZ + 0.5 * K * np.log(TAU) - 0.5 * chol_logdet(L_H)     # Eq. 2.32 / corrected 2.34
     return LaplaceApproximation(x0, H, Sigma, res.energy, lZ, float(log_ev), res)
+
+
+def scaled_min_eig(S) -> np.ndarray:
+    """Smallest eigenvalue of each matrix of a stack ``(N, K, K)`` scaled to unit diagonal, ``-inf`` where the
+    scaling fails (a diagonal entry not positive, or an entry not finite).
+
+    The rule of :func:`~pedagogy_lib.core.checks.check_spd` calls a matrix singular to working precision
+    when this is at most ``spd_tolerance(K)``. :func:`laplace_approximation` applies it to the Hessian at
+    the mode and the E step of :mod:`~pedagogy_lib.factor.sparse_coding_em` to its precisions (Eq. 8.11);
+    both also apply it to the computed inverse. Not in ``__all__``: a helper of this family.
+    """
+    dg = np.einsum("nkk->nk", S)
+    out = np.full(S.shape[0], -np.inf)
+    with np.errstate(all="ignore"):
+        r = 1.0 / np.sqrt(dg)
+        Z = S * r[:, :, None] * r[:, None, :]
+        ok = np.all(dg > 0, axis=1) & np.all(np.isfinite(Z), axis=(1, 2))
+    if np.any(ok):
+        out[ok] = np.linalg.eigvalsh(Z[ok])[:, 0]
+    return out
+
+
+def _factor_hessian(H, x0, model):
+    """The Cholesky factor of the Hessian at the mode and its inverse, or a ValueError that says why not.
+
+    Refuses a Hessian that is indefinite (only the Cauchy prior's energy has negative curvature) or
+    singular to working precision by the rule of ``check_spd`` (see :func:`scaled_min_eig`)."""
+    K = H.shape[0]
+    tol = spd_tolerance(K)
+    with np.errstate(all="ignore"):
+        try:
+            L_H = np.linalg.cholesky(H)
+            Sigma = spd_inverse(L_H)
+            worst = float(min(scaled_min_eig(H[None])[0], scaled_min_eig(Sigma[None])[0]))
+        except np.linalg.LinAlgError:
+            worst = -np.inf
+    if worst > tol:
+        return L_H, Sigma
+    C, lam, alpha, beta, prior = model
+    d2 = _d2E(x0, alpha, beta, prior)
+    ev_scaled = scaled_min_eig(H[None])[0]
+    if prior == "cauchy" and np.any(d2 < 0) and ev_scaled < -tol:
+        tail = np.flatnonzero(d2 < 0)
+        raise ValueError("The Hessian of E_post at the mode is not positive definite (scaled to unit diagonal, its "
+                         f"smallest eigenvalue is {ev_scaled:.3g}), so Laplace's method (Eq. 2.31) does not apply "
+                         f"there: the point the MAP solver returned has |x_k| > beta_k for k = "
+                         f"{', '.join(str(int(k)) for k in tail)}, where the Cauchy energy's curvature E_k'' is "
+                         "negative. At a local mode the Hessian is positive semi-definite, so that point is a saddle "
+                         "or short of a mode: try another method or x_init.")
+    cc = lam * np.sum(C * C, axis=0)
+    worst_txt = f"{worst:.3g}" if np.isfinite(worst) else "not computable (the Cholesky factorization failed)"
+    head = ("The Hessian H of E_post at the mode (the precision of Laplace's approximation, Eqs. 2.31 and 2.33) is "
+            "singular to working precision: scaled to unit diagonal, the smallest eigenvalue of H or of its inverse "
+            f"is {worst_txt}, at most {tol:.2g} (the rule of check_spd, about 100 K machine epsilon with K = {K}), "
+            "so log|H| in the log evidence and the covariance H^-1 would be rounding noise. ")
+    k = int(np.argmin(d2 / np.maximum(cc, _TINY_POS)))
+    why = (f"The prior's curvature E_k''(x0_k) is as small as {d2[k]:.3g} (code k = {k}, x0_k = {x0[k]:.3g}) against "
+           f"lam ||c_k||^2 = {cc[k]:.3g} from the data term, whose rounding swamps it in the directions model.C "
+           "cannot see. ")
+    norms = np.sqrt(np.sum(C * C, axis=0))
+    cos_note = ""
+    if K > 1 and np.all(norms > 0):
+        G = np.abs((C / norms).T @ (C / norms)) - np.eye(K)
+        i, j = np.unravel_index(int(np.argmax(G)), G.shape)
+        if G[i, j] > 0.9:
+            cos_note = (f"Columns {int(i)} and {int(j)} of model.C are nearly parallel (|cos| = {G[i, j]:.10f}). ")
+    fix = ("Supported: that scaled smallest eigenvalue above the tolerance, i.e. the prior's curvature at the mode "
+           "above about 1e-13 of lam ||c_k||^2. Lower model.lam (a larger noise variance 1/lam), raise model.alpha "
+           "or lower model.beta (for the Laplace prior, the surrogate's sharpness; beta_k |x0_k| of a few tens "
+           "puts sech^2 below 1e-20), or drop or separate nearly parallel columns of model.C.")
+    raise ValueError(head + why + cos_note + fix)
 
 
 def _log_inner_closed_form(x2, y, C, lam, alpha, prior):

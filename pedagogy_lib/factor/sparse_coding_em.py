@@ -64,7 +64,7 @@ import numpy as np
 from scipy import special
 
 from ..core.checks import as_array, as_scalar, check_int, check_spd, spd_tolerance
-from .sparse_coding import SparseCodingModel, make_model, revalidate_model, soft_threshold
+from .sparse_coding import SparseCodingModel, make_model, revalidate_model, scaled_min_eig, soft_threshold
 
 __all__ = ["Recognition", "SparseEMResult", "batch_map", "e_step", "expected_abs", "free_energy", "m_step",
            "sparse_coding_em"]
@@ -243,24 +243,11 @@ def _e_step(Y, model, n_iter, tol, x_init, names, where) -> Recognition:
     return Recognition(nu, P, Sigma)
 
 
-def _scaled_min_eig(S):
-    """Smallest eigenvalue of each matrix of the stack scaled to unit diagonal (-inf if that fails)."""
-    dg = np.einsum("nkk->nk", S)
-    out = np.full(S.shape[0], -np.inf)
-    with np.errstate(all="ignore"):
-        r = 1.0 / np.sqrt(dg)
-        Z = S * r[:, :, None] * r[:, None, :]
-        ok = np.all(dg > 0, axis=1) & np.all(np.isfinite(Z), axis=(1, 2))
-    if np.any(ok):
-        out[ok] = np.linalg.eigvalsh(Z[ok])[:, 0]
-    return out
-
-
 def _refuse_singular(P, Sigma, nu, model, fista, names, where) -> None:
     """Raise if some P_n (or its computed inverse) is singular to working precision, saying why."""
     M, K = model.C.shape
     tol_spd = spd_tolerance(K)
-    worst = np.minimum(_scaled_min_eig(P), _scaled_min_eig(Sigma))
+    worst = np.minimum(scaled_min_eig(P), scaled_min_eig(Sigma))
     bad = ~(worst > tol_spd)
     if not np.any(bad):
         return
