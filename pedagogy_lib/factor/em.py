@@ -199,6 +199,26 @@ def _floor_z(fraction, var, scale2):
     return np.where(floor >= _TINY, floor / scale2, fraction)
 
 
+#: The smallest noise variance EM for probabilistic PCA resolves, in units of the data's average variance:
+#: its residuals y - c - C E[x] carry rounding of a few ulps of unit-variance data, and their mean square
+#: cannot be told from 0 below about (64 eps)^2, 2e-28. Data that lie in a K-dimensional subspace to working
+#: precision leave EM there, on rounding noise, instead of at the floor.
+_PPCA_EM_RESOLUTION = (64.0 * float(np.finfo(float).eps)) ** 2
+
+
+def _refuse_unresolved_sigma2(sigma2_z, resolution, fraction, K, route):
+    """Refuse a learned sigma2 (in units of the average variance) below what ``route`` resolves: it is rounding
+    noise, and the maximum-likelihood value of such data is 0 up to rounding, where only a floor is defined."""
+    if not sigma2_z < resolution:
+        return
+    raise ValueError(f"The fitted noise variance sigma2 is {sigma2_z:.3g} times the average sample variance, below "
+                     f"{resolution:.2g}, the least that {route} resolves in double precision: the data lie in a "
+                     f"K = {K}-dimensional subspace to working precision, where the maximum-likelihood sigma2 is 0 up "
+                     f"to rounding and this value is rounding noise. sigma2_floor (got {fraction:.3g}) is what the fit holds "
+                     f"there: raise it to at least {resolution:.2g}, and a HeywoodWarning will say that the floor "
+                     "was reached.")
+
+
 def _raise_floor_or_rescale(name, v):
     """The remedy for a floor ``fraction * v`` below the normal floats: a larger fraction where one below 1
     reaches 2.2e-308, else only rescaling (``v`` is then itself subnormal)."""
@@ -724,7 +744,14 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
         In (0, 1): a learned :math:`\sigma^2` stays at or above this fraction of the average sample
         variance; reaching it raises a :class:`HeywoodWarning`. The fit holds the floor in units of
         that variance, so any fraction works at any scale of ``y`` unless the returned
-        :math:`\sigma^2` would round to 0 in ``y``'s units, which is refused.
+        :math:`\sigma^2` would round to 0 in ``y``'s units, which is refused. Data that lie exactly
+        in a ``K``-dimensional subspace have a maximum-likelihood :math:`\sigma^2` of 0, so the floor
+        is what the fit returns; EM's residuals resolve :math:`\sigma^2` down to about ``2e-28`` of the
+        average variance, and a fit that ends below that (a floor below it, on such data) is refused
+        naming ``sigma2_floor``. Once :math:`\sigma^2` sits at a small floor, EM still finds the
+        principal subspace quickly, but the lengths of the loadings move only at a rate of about
+        :math:`1-\sigma^2/\lambda_K` per iteration, so :math:`\mathbf C\mathbf C^T` can stay far from the
+        maximum while the log likelihood barely changes: :func:`ppca_ml` gives it in closed form.
     return_path : bool
 
     Returns
@@ -756,6 +783,8 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
     res, Lambda_z = _run_standardized(ppca_model(floor_z, fixed), init, y, mean, scale, max_iter=max_iter,
                                       tol=tol, return_path=return_path)
     if sigma2 is None:
+        _refuse_unresolved_sigma2(float(Lambda_z[0]), _PPCA_EM_RESOLUTION, fraction, K,
+                                  "EM's residual y - c - C E[x]")
         _warn_floor(Lambda_z[:1], np.array([floor_z]), "sigma2")
         _check_returnable(res.params.Lambda[:1], Lambda_z[:1], Lambda_z[:1] <= floor_z * (1.0 + 1e-9), fraction,
                           sc2, "sigma2_floor", "the average", "noise variance sigma2")
@@ -783,7 +812,12 @@ def ppca_ml(y, K: int, *, sigma2_floor: float = 1e-6) -> FAParams:
     sigma2_floor : float
         In (0, 1), as in :func:`fit_ppca` (a :class:`HeywoodWarning` if reached, e.g. for data of
         rank ``K``). The eigenvalues are found in units of a power of two near the average
-        variance, exactly, so data anywhere in the supported range give the same answer.
+        variance, exactly, so data anywhere in the supported range give the same answer. The
+        discarded ones, whose mean is :math:`\sigma^2_{\mathrm{ML}}`, come from the singular values
+        of the centred data, which resolve them down to about ``2e-28`` of the largest; on data of
+        rank ``K`` to working precision with a floor below that, the answer would be rounding noise,
+        and the call is refused naming ``sigma2_floor`` (discarded eigenvalues that are exactly 0,
+        from constant columns say, leave the floor as the exact answer).
 
     Returns
     -------
@@ -796,7 +830,17 @@ def ppca_ml(y, K: int, *, sigma2_floor: float = 1e-6) -> FAParams:
     V, w_z, e = _eigen_in_units(y, mean, sc2)
     sc2_z = float(np.ldexp(sc2, -2 * e))           # the average variance in units of 4^e, near 1 (exact)
     floor_z = fraction * sc2_z
-    sigma2_z = max(float(np.mean(w_z[K:])), floor_z)
+    # The discarded eigenvalues from the singular values of the data (same units): an eigenvalue decomposition
+    # of the covariance rounds each by a few ulps of the largest, about 1e-16 of it, while a singular value
+    # carries a few ulps of the largest singular value, so its square resolves down to about eps^2 of it.
+    sv = np.linalg.svd(np.ldexp(y - mean, -e), compute_uv=False)
+    w_tail = np.zeros(y.shape[1] - K)
+    w_tail[:max(sv.size - K, 0)] = sv[K:] ** 2 / y.shape[0]
+    tail = float(np.mean(w_tail))
+    sigma2_z = max(tail, floor_z)
+    if tail > 0.0:          # an exactly zero tail (constant columns, say) is exact, and so is the floor then
+        _refuse_unresolved_sigma2(sigma2_z / sc2_z, _PPCA_EM_RESOLUTION * w_z[0] / sc2_z, fraction, K,
+                                  "the singular values of the centred data")
     C = np.ldexp(V[:, :K] * np.sqrt(np.maximum(w_z[:K] - sigma2_z, 0.0)), e)
     _warn_floor(np.array([sigma2_z]), np.array([floor_z]), "sigma2")
     with np.errstate(under="ignore"):
