@@ -377,6 +377,36 @@ def _floor(Sigma, reg_covar, name, floored):
     return symmetrize((Q * np.maximum(lam, max(reg_covar, np.finfo(float).tiny))) @ Q.T)
 
 
+#: The floor is "large against the data" when it is at least this fraction of the data's smallest variance:
+#: then it binds on Sigma_y_x because of y's units, not because a dimension is noise-free (issue 69).
+FLOOR_DATA_RATIO = 1e-3
+
+
+def _data_spread(stats):
+    """The smallest variance of the observed y (smallest eigenvalue of their 1/N covariance), from the
+    statistics: S_yy / n_obs minus the outer product of the mean S_yw[:, -1] / n_obs (w_t ends in 1)."""
+    mean = stats.S_yw[:, -1] / stats.n_obs
+    cov = symmetrize(stats.S_yy / stats.n_obs - np.outer(mean, mean))
+    return max(float(np.linalg.eigvalsh(cov)[0]), 0.0)
+
+
+def _floor_message(reg_covar, floored, stats):
+    """The covariance-floor warning: the units of y named as the cause when the floor is large against
+    the data and bound for Sigma_y_x, else the boundary of positive definite matrices."""
+    head = f"covariance floor reg_covar = {reg_covar:.3g} bound for {', '.join(floored)}"
+    if any(f.startswith("Sigma_y_x") for f in floored) and stats.n_obs > 1:
+        v = _data_spread(stats)
+        if v > 0.0 and reg_covar >= FLOOR_DATA_RATIO * v:
+            return (f"{head}, because the floor is not small against the data: reg_covar is absolute, in the units "
+                    f"of y squared for Sigma_y_x (and of the latent state squared for Sigma_x and Sigma1), and the "
+                    f"data's own smallest variance is {v:.3g} (ratio {reg_covar / v:.3g}, at least "
+                    f"{FLOOR_DATA_RATIO:g}), so it binds on a noise covariance that is not collapsing. Rescale y or "
+                    f"pass a reg_covar scaled with the data (e.g. 1e-9 * {v:.3g}, or 0). This M step is not exact EM.")
+    return (f"{head}: the maximizer lies on (or beyond) the boundary of positive definite matrices, e.g. Sigma1 "
+            "from a single sequence shrinking towards zero, or noise-free dimensions. The covariance was floored, "
+            "so this M step is not exact EM and the log likelihood may dip slightly.")
+
+
 def _m_step(stats, old, learn, reg_covar):
     """Closed-form M step (Eq. 7.4 with optional offsets/control) on validated statistics."""
     n = old.mu1.shape[0]
@@ -405,11 +435,7 @@ def _m_step(stats, old, learn, reg_covar):
                         + stats.n_seq * np.outer(mu1, mu1)) / stats.n_seq
         new["Sigma1"] = _floor(S1, reg_covar, "Sigma1", floored)
     if floored:
-        warnings.warn(f"covariance floor reg_covar = {reg_covar:.3g} bound for {', '.join(floored)}: the maximizer "
-                      "lies on (or beyond) the boundary of positive definite matrices, e.g. Sigma1 from a single "
-                      "sequence shrinking towards zero, or noise-free dimensions. The covariance was floored, so this "
-                      "M step is not exact EM and the log likelihood may dip slightly.",
-                      CovarianceFloorWarning, stacklevel=4)
+        warnings.warn(_floor_message(reg_covar, floored, stats), CovarianceFloorWarning, stacklevel=4)
     return old._replace(**{k: v for k, v in new.items() if k in learn or k in ("A", "B", "a", "C", "c")})
 
 
@@ -524,7 +550,10 @@ def lgssm_m_step(stats: LGSSMStats, old_params: LGSSMParams, *, learn=DEFAULT_LE
         Names from :data:`LEARNABLE`.
     reg_covar : float
         Floor on the eigenvalues of the learned covariances (0 keeps only positive definiteness);
-        warns with :class:`~pedagogy_lib.em.engine.CovarianceFloorWarning` when it binds.
+        warns with :class:`~pedagogy_lib.em.engine.CovarianceFloorWarning` when it binds. Absolute:
+        in the units of ``y`` squared for ``Sigma_y_x`` and of the latent state squared for
+        ``Sigma_x`` and ``Sigma1``; the warning says when it binds on ``Sigma_y_x`` only because
+        ``y``'s variances are small (below ``1000 * reg_covar``).
 
     Returns
     -------
@@ -597,7 +626,10 @@ def lgssm_em_model(learn=DEFAULT_LEARN, reg_covar: float = 1e-9, backend: str = 
     its E step (cached), so one iteration costs one filter-smoother pass per sequence. The ELBo
     after each M step is :math:`Q(\boldsymbol\theta^{\text{new}}) + \mathrm H[q]`. ``backend`` is the
     smoother's: ``"auto"`` decides at each E step, once for all sequences (:func:`fit_lgssm` decides once
-    for the whole run and passes its answer here).
+    for the whole run and passes its answer here). ``reg_covar`` is an absolute floor, as in
+    :func:`lgssm_m_step` (units of ``y`` squared for ``Sigma_y_x``, of the latent state squared for
+    ``Sigma_x`` and ``Sigma1``): the default ``1e-9`` binds on the noise of data whose variances are
+    below about ``1e-6``, with a warning that says so.
     """
     learn = _check_learn(learn)
     reg_covar = _check_reg(reg_covar)
@@ -724,7 +756,13 @@ def fit_lgssm(y, n: int, *, rng: np.random.Generator | None = None, init: LGSSMP
         Floor on the eigenvalues of every learned covariance, with a
         :class:`~pedagogy_lib.em.engine.CovarianceFloorWarning` when it binds. It is absolute: for
         ``Sigma_y_x`` it is in the units of ``y`` squared, so on data of variance below about
-        ``1e3 * reg_covar`` lower it (0 is allowed) or rescale ``y``.
+        ``1e3 * reg_covar`` lower it (0 is allowed) or rescale ``y``; the warning then names the
+        data's smallest variance as the cause. For ``Sigma_x`` and ``Sigma1`` it is in the units of
+        the latent state, which the random start sets near 1 whatever the units of ``y`` (its
+        stationary covariance is about :math:`\mathbf I`). One number floors both, so no ``reg_covar``
+        but 0 makes the fit exactly equivariant: for ``y -> s y`` with ``s < 1`` scale it by ``s^2``
+        (the latent floor only shrinks), for ``s > 1`` keep it (the noise floor only shrinks against
+        the data); either way ``C`` and ``c`` scale by ``s`` and ``Sigma_y_x`` by ``s^2``.
     return_path : bool
         Keep every iterate in ``EMResult.path``.
     backend : {"auto", "numba", "numpy"}
