@@ -243,6 +243,11 @@ def child_env() -> dict:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
     env.pop("PYTHONPATH", None)
+    # Python caches the compiled bytecode of every module it imports (__pycache__, in .venv and here);
+    # with PYTHONDONTWRITEBYTECODE set (common in container images) every one of the test command's
+    # hundreds of Python processes compiles NumPy, SciPy, matplotlib and Jupyter from source again,
+    # and pytest rewrites every test file's asserts again: about 2.5 s of CPU per process.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -305,3 +305,14 @@ def test_a_failed_uv_install_falls_back_to_pip(monkeypatch, tmp_path):
     assert any("uv" in c for c in calls)                      # uv was tried first ...
     assert calls[-1][-2:] == ["-r", "requirements.txt"] and "pip" in calls[-1] and "uv" not in calls[-1]
     assert list(tmp_path.glob(".stamp-requirements.txt-*"))   # ... and pip finished the job
+
+
+def test_the_commands_children_cache_bytecode_whatever_the_shell_says(monkeypatch):
+    """With PYTHONDONTWRITEBYTECODE set, every Python process of the test command would compile NumPy, SciPy,
+    matplotlib and Jupyter from source again (and pytest rewrite every test file's asserts again); the
+    commands' children therefore run without it, and keep the rest of the caller's environment."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PEDAGOGY_PROBE_VARIABLE", "kept")
+    env = tasks.child_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PEDAGOGY_PROBE_VARIABLE"] == "kept"
