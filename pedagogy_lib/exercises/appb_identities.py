@@ -176,24 +176,6 @@ def _rls_cases():
     return cases
 
 
-def _rls_slips(Phi, y, lam) -> tuple[dict, dict]:
-    """(hints for W, hints for P_inv) of named wrong versions."""
-    from .references import appb_identities as refs
-    no_one = "you divided by phi^T P_inv phi without the 1 + of Eq. B.15"
-    plus = "you added the correction of Eq. B.15; it is subtracted"
-    start = "you started from lambda I; before any data the inverse is (lambda I)^{-1}"
-    W_hints, P_hints = {}, {}
-    with np.errstate(all="ignore"):          # a slip may divide by (nearly) zero; its numbers are only compared
-        for text, kw in ((no_one, {"one": 0.0}), (plus, {"sign": 1.0}), (start, {"start_lam": True})):
-            W_hints[text], P_hints[text] = refs.rls_variant(Phi, y, lam, **kw)
-            W_hints[text + " (seen in your weights)"] = refs.rls_variant(Phi, y, lam, gain_form=True, **kw)[0]
-        W_hints["row t of your W holds the weights before observation t is used; it should hold them after (row 0 "
-                "is already fitted to the first observation)"] = refs.rls_variant(Phi, y, lam, lag=True)[0]
-        W_hints["your correction of the weights uses the inverse from before the update; the gain is the updated "
-                "P_inv phi"] = refs.rls_variant(Phi, y, lam, gain_form=True, old_gain=True)[0]
-    return W_hints, P_hints
-
-
 def recursive_least_squares(fn) -> CheckResult:
     """Exercise (d), ``ex-b3-rls-function``: your function ``fn(Phi, y, lam)`` returning ``(W, P_inv)``, row t of W the
     ridge weights after the first t + 1 observations (T, d), P_inv the final (Phi^T Phi + lam I)^{-1} (d, d); compared
@@ -204,7 +186,7 @@ def recursive_least_squares(fn) -> CheckResult:
         problems = checker.tuple_problems(out, 2, "the pair (W, P_inv)", where)
         if problems:
             return problems
-        (W_ref, P_ref), (W_hints, P_hints) = ref, _rls_slips(Phi, y, lam)
+        (W_ref, P_ref), (W_hints, P_hints) = ref, refs.rls_slips(Phi, y, lam)
         return (checker.compare_array(out[1], P_ref, f"P_inv on {where}", rtol=1e-7, atol=1e-10, hints=P_hints)
                 + checker.compare_array(out[0], W_ref, f"W on {where}", rtol=1e-7, atol=1e-10, hints=W_hints))
 

@@ -51,33 +51,13 @@ def _draw_quad(rng) -> QuadFormProblem:
             return QuadFormProblem(mu, Sigma, C, b, A, D, e)
 
 
-#: What the checker says of an answer whose quadratic part (in X - mu) is wrong and linear part right.
-_QUAD_PART_WRONG = "have the part linear in X - mu right and the part quadratic in X - mu wrong"
-
-
-def _quad_slips(q: QuadFormProblem) -> list[tuple[str, float]]:
-    """(message, value) of named wrong derivations; wrong quadratic parts share one message."""
-    from .references import appb_probability as refs
-    t = refs.quad_terms(q)
-    lin, quad = t["linear"], t["quadratic"]
-    one, other = t["linear_one_side"]
-    linear_wrong = "have the part quadratic in X - mu right and the part linear in X - mu wrong"
-    return [("gave the mean of the form (the bilinear version of Eq. B.13), not its variance", t["mean"]),
-            ("gave the second moment E[f^2], not the variance", lin + quad + t["mean"] ** 2),
-            ("left out the part that is quadratic in X - mu", lin),
-            ("left out the part that is linear in X - mu", quad),
-            (linear_wrong, one + quad), (linear_wrong, other + quad),
-            *((_QUAD_PART_WRONG, lin + wrong)
-              for wrong in (t["quadratic_unsymmetrized"], t["quadratic_MtM"], 0.5 * quad, 1.5 * quad))]
-
-
 def _quad_terms_distinct(q: QuadFormProblem) -> bool:
     """Both parts count, and no named slip comes within 1% of the answer."""
     from .references import appb_probability as refs
     t = refs.quad_terms(q)
     answer = t["linear"] + t["quadratic"]
     return (min(t["linear"], t["quadratic"]) > 0.2 * answer
-            and all(abs(w - answer) > 0.01 * answer + 0.05 for _, w in _quad_slips(q))
+            and all(abs(w - answer) > 0.01 * answer + 0.05 for _, w in refs.quad_slips(q))
             and abs(np.linalg.det(q.C)) > 0.2 and abs(np.linalg.det(q.D)) > 0.2)
 
 
@@ -127,7 +107,7 @@ def quadratic_form_variance(answer) -> CheckResult:
     problems = compare_scalar(answer, t["linear"] + t["quadratic"], what, rtol=1e-9)
     if problems and not as_numeric(answer, what)[1]:
         got = float(np.asarray(as_numeric(answer, what)[0], dtype=float).ravel()[0])
-        for description, wrong in _quad_slips(EX_QUAD):
+        for description, wrong in refs.quad_slips(EX_QUAD):
             if abs(got - wrong) <= 1e-9 * abs(wrong) + 1e-8:
                 problems = [f"{what} is what you get if you {description}."]
                 break
@@ -181,32 +161,6 @@ def _fisher_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.nd
     return cases
 
 
-def _fisher_slips(T, log_h, eta, J) -> dict:
-    """Named wrong derivations on one problem."""
-    from .references import appb_probability as refs
-    p, cov = refs.family_moments(T, log_h, eta)
-    out = {}
-    _, cov_no_h = refs.family_moments(T, np.zeros_like(log_h), eta)
-    out["you left the base measure h(y) out of the probabilities"] = J.T @ cov_no_h @ J
-    out["you used the second moment of t(Y), without subtracting its mean"] = \
-        J.T @ np.einsum("n,ni,nj->ij", p, T, T) @ J
-    dev = T - T.mean(axis=0)
-    out["you weighted the N outcomes equally, not by their probabilities under the family"] = \
-        J.T @ (dev.T @ dev / len(T)) @ J
-    with np.errstate(over="ignore", invalid="ignore"):
-        w = np.exp(log_h + T @ eta)
-        raw = np.einsum("n,ni,nj->ij", w, T, T) - np.outer(w @ T, w @ T)
-    if np.all(np.isfinite(raw)):
-        out["you did not normalize the probabilities: the log-normalizer A(eta) is missing"] = J.T @ raw @ J
-    if abs(np.linalg.det(cov)) > 1e-12:
-        out["you put the inverse covariance between the Jacobians of eta; the inverse goes with the derivative "
-            "of the mean of t(Y), the other form of Eq. B.12"] = J.T @ np.linalg.inv(cov) @ J
-    if J.shape[0] == J.shape[1]:
-        out["you put the Jacobian on the wrong sides of the covariance"] = J @ cov @ J.T
-        out["you left the Jacobian out: that is the information about eta, not about theta"] = cov
-    return out
-
-
 def fisher_information_function(fn) -> CheckResult:
     """Exercise (d), ``ex-b2-fisher-function``: your function ``fn(T, log_h, eta, J)`` returning the Fisher
     information I(theta) (P, P) of an exponential family on N outcomes (statistics ``T``, log base measure ``log_h``,
@@ -221,7 +175,7 @@ def fisher_information_function(fn) -> CheckResult:
                     "exponentiate as they are, so work with logarithms until the weights are normalized."]
         _, cov = refs.family_moments(T, log_h, eta)
         return compare_array(out, J.T @ cov @ J, f"I(theta) on {where}", rtol=1e-7, atol=1e-10,
-                             hints=_fisher_slips(T, log_h, eta, J))
+                             hints=refs.fisher_slips(T, log_h, eta, J))
 
     cases = [(f"test problem {i + 1} ({name}; N = {T.shape[0]}, D = {T.shape[1]}, P = {J.shape[1]})",
               (T, log_h, eta, J)) for i, (name, T, log_h, eta, J) in enumerate(_fisher_cases())]

@@ -40,30 +40,6 @@ class IteratedProblem(NamedTuple):
     F: np.ndarray
 
 
-def _bayes_slips(prob) -> dict:
-    """Tables that named slips give."""
-    from .references import ch01_notation as refs
-    p, z = refs.joint_table(prob), prob.z
-    p_xy = p.sum(axis=2)
-    like = prob.p_y_xz[:, :, z]                                  # [x, y]: p(y | x, z)
-
-    def over_x(t):
-        return t / t.sum(axis=0, keepdims=True)
-
-    return {
-        "you used p(x) as the prior of Eq. 1.2, which leaves out what the bound z says about X":
-            over_x(like * prob.p_x[:, None]),
-        "you used p(z | x) as the prior of Eq. 1.2: that is a likelihood of z, not a distribution of X":
-            over_x(like * prob.p_z_x[:, z][:, None]),
-        "you normalized the likelihood p(y | x, z) over x, leaving out the prior of Eq. 1.2": over_x(like),
-        "Z is summed out instead of bound: that is the conditional given Y alone": over_x(p_xy),
-        "you dropped Y: each column is the distribution of X given the bound Z alone":
-            np.repeat((p[:, :, z].sum(axis=1) / p[:, :, z].sum())[:, None], p.shape[1], axis=1),
-        "you stopped at the numerator of Eq. 1.2 and did not divide by the evidence":
-            like * (prob.p_x * prob.p_z_x[:, z])[:, None],
-    }
-
-
 def _draw_xyz(rng) -> BayesProblem:
     """Factors of the same shapes without zeros, a prior of X far from uniform, every named slip clearly off."""
     from .references import ch01_notation as refs
@@ -75,7 +51,7 @@ def _draw_xyz(rng) -> BayesProblem:
         prob = BayesProblem(p_x=p_x, p_z_x=wz / wz.sum(axis=1, keepdims=True),
                             p_y_xz=wy / wy.sum(axis=1, keepdims=True), z=int(rng.integers(0, 3)))
         ref = refs.bayes_loops(refs.joint_table(prob), prob.z)
-        if all(np.abs(v - ref).max() > 0.02 for v in _bayes_slips(prob).values()):
+        if all(np.abs(v - ref).max() > 0.02 for v in refs.bayes_slips(prob).values()):
             return prob
 
 
@@ -158,42 +134,6 @@ def _hmm_cases():
     return cases
 
 
-def _hmm_slips(pi, A, B, y) -> dict:
-    """Named wrong derivations on one problem (minus infinity replaced as in the comparison)."""
-    from .references import ch01_notation as refs
-    K, V, T = len(pi), B.shape[0], len(y)
-    ref = refs.log_joint_loops(pi, A, B, y)
-    out = {
-        "you read A row by row: A[i, j] is the probability of moving to state i from state j (columns sum to "
-        "one), so a step from x_{t-1} to x_t takes the entry in row x_t and column x_{t-1}":
-            refs.log_joint_loops(pi, A, B, y, transposed=True),
-        "you left out the distribution pi of the first state":
-            refs.log_joint_loops(pi, A, B, y, no_prior=True),
-        "you paired each state with the observation of another time step; axis t goes with y[t]":
-            refs.log_joint_loops(pi, A, B, y, shift=True),
-        "you applied a transition to pi before the first state; pi is already the distribution of x_1":
-            refs.log_joint_loops(pi, A, B, y, prior_moved=True),
-        "you normalized over the state sequences: that is the posterior over the sequences, not the "
-        "partially evaluated joint (its sum over all sequences is the probability of y)":
-            ref - np.logaddexp.reduce(ref.ravel()),
-        "you returned probabilities; the exercise asks for their logarithms": np.exp(ref),
-    }
-    if V == K:
-        out["you read B as B[state, symbol]; its rows are symbols and its columns states"] = \
-            refs.log_joint_loops(pi, A, B, y, B_transposed=True)
-    if np.any(y < 0):
-        out["you used -1 as an index: B[-1] is the row of the last symbol, not a symbol that was not recorded"] = \
-            refs.log_joint_loops(pi, A, B, y, missing_as_last=True)
-        out["you gave an unrecorded symbol the probability 1/V"] = refs.log_joint_loops(pi, A, B, y,
-                                                                                         missing_uniform=True)
-        if np.any(y[1:] < 0):
-            out["you left out the transition into a step whose symbol was not recorded; only its symbol is missing"] = \
-                refs.log_joint_loops(pi, A, B, y, missing_drops_step=True)
-    if T > 1:
-        out["your axes are in the reverse order: axis t must hold the state at time step t"] = ref.T
-    return {k: np.where(np.isneginf(v), _NEG, v) for k, v in out.items()}
-
-
 def log_joint_function(fn) -> CheckResult:
     """Exercise ``ex-1-hmm-log-joint``: your function ``fn(pi, A, B, y)`` returning the log of the partially evaluated
     HMM joint, T axes of length K, entry (x_1, ..., x_T) for that state sequence (minus infinity if impossible);
@@ -212,7 +152,7 @@ def log_joint_function(fn) -> CheckResult:
             mask_differs = bool(np.any(np.isneginf(arr) != np.isneginf(ref)))
             out = np.where(np.isneginf(arr), _NEG, arr)
         problems = compare_array(out, np.where(np.isneginf(ref), _NEG, ref), f"the output on {where}",
-                                 rtol=1e-9, atol=1e-9, hints=_hmm_slips(pi, A, B, y))
+                                 rtol=1e-9, atol=1e-9, hints=refs.hmm_slips(pi, A, B, y, _NEG))
         if problems and mask_differs and "is what you get if" not in problems[0]:
             if np.any(np.isneginf(ref) & ~np.isneginf(arr)):
                 return [f"the output on {where} is finite at sequences that are impossible (one of their "
@@ -233,7 +173,7 @@ def bayes_table(P_x_yz) -> CheckResult:
     numerator."""
     from .references import ch01_notation as refs
     ref = refs.bayes_loops(refs.joint_table(EX_XYZ), EX_XYZ.z)
-    hints = _bayes_slips(EX_XYZ)
+    hints = refs.bayes_slips(EX_XYZ)
     return result("Bayes' rule with a bound Z (Eq. 1.2)",
                   compare_array(P_x_yz, ref, "your table", rtol=1e-9, atol=1e-12, hints=hints))
 

@@ -82,3 +82,23 @@ def rls_variant(Phi, y, lam, *, one=1.0, sign=-1.0, start_lam=False, old_gain=Fa
         W[t] = w if lag else w_new
         P, w = P_new, w_new
     return W, P
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def rls_slips(Phi, y, lam) -> tuple[dict, dict]:
+    """(hints for W, hints for P_inv) of named wrong versions."""
+    no_one = "you divided by phi^T P_inv phi without the 1 + of Eq. B.15"
+    plus = "you added the correction of Eq. B.15; it is subtracted"
+    start = "you started from lambda I; before any data the inverse is (lambda I)^{-1}"
+    W_hints, P_hints = {}, {}
+    with np.errstate(all="ignore"):          # a slip may divide by (nearly) zero; its numbers are only compared
+        for text, kw in ((no_one, {"one": 0.0}), (plus, {"sign": 1.0}), (start, {"start_lam": True})):
+            W_hints[text], P_hints[text] = rls_variant(Phi, y, lam, **kw)
+            W_hints[text + " (seen in your weights)"] = rls_variant(Phi, y, lam, gain_form=True, **kw)[0]
+        W_hints["row t of your W holds the weights before observation t is used; it should hold them after (row 0 "
+                "is already fitted to the first observation)"] = rls_variant(Phi, y, lam, lag=True)[0]
+        W_hints["your correction of the weights uses the inverse from before the update; the gain is the updated "
+                "P_inv phi"] = rls_variant(Phi, y, lam, gain_form=True, old_gain=True)[0]
+    return W_hints, P_hints

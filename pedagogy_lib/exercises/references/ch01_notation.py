@@ -78,3 +78,64 @@ def iterated_loops(p_y, Q, F):
                       for l in range(Ky)])
     outer = sum(p_y[l] * inner[l] for l in range(Ky))
     return inner, outer
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def bayes_slips(prob) -> dict:
+    """Tables that named slips give."""
+    p, z = joint_table(prob), prob.z
+    p_xy = p.sum(axis=2)
+    like = prob.p_y_xz[:, :, z]                                  # [x, y]: p(y | x, z)
+
+    def over_x(t):
+        return t / t.sum(axis=0, keepdims=True)
+
+    return {
+        "you used p(x) as the prior of Eq. 1.2, which leaves out what the bound z says about X":
+            over_x(like * prob.p_x[:, None]),
+        "you used p(z | x) as the prior of Eq. 1.2: that is a likelihood of z, not a distribution of X":
+            over_x(like * prob.p_z_x[:, z][:, None]),
+        "you normalized the likelihood p(y | x, z) over x, leaving out the prior of Eq. 1.2": over_x(like),
+        "Z is summed out instead of bound: that is the conditional given Y alone": over_x(p_xy),
+        "you dropped Y: each column is the distribution of X given the bound Z alone":
+            np.repeat((p[:, :, z].sum(axis=1) / p[:, :, z].sum())[:, None], p.shape[1], axis=1),
+        "you stopped at the numerator of Eq. 1.2 and did not divide by the evidence":
+            like * (prob.p_x * prob.p_z_x[:, z])[:, None],
+    }
+
+
+def hmm_slips(pi, A, B, y, neg) -> dict:
+    """Named wrong derivations on one problem (minus infinity replaced by ``neg``, as in the comparison)."""
+    K, V, T = len(pi), B.shape[0], len(y)
+    ref = log_joint_loops(pi, A, B, y)
+    out = {
+        "you read A row by row: A[i, j] is the probability of moving to state i from state j (columns sum to "
+        "one), so a step from x_{t-1} to x_t takes the entry in row x_t and column x_{t-1}":
+            log_joint_loops(pi, A, B, y, transposed=True),
+        "you left out the distribution pi of the first state":
+            log_joint_loops(pi, A, B, y, no_prior=True),
+        "you paired each state with the observation of another time step; axis t goes with y[t]":
+            log_joint_loops(pi, A, B, y, shift=True),
+        "you applied a transition to pi before the first state; pi is already the distribution of x_1":
+            log_joint_loops(pi, A, B, y, prior_moved=True),
+        "you normalized over the state sequences: that is the posterior over the sequences, not the "
+        "partially evaluated joint (its sum over all sequences is the probability of y)":
+            ref - np.logaddexp.reduce(ref.ravel()),
+        "you returned probabilities; the exercise asks for their logarithms": np.exp(ref),
+    }
+    if V == K:
+        out["you read B as B[state, symbol]; its rows are symbols and its columns states"] = \
+            log_joint_loops(pi, A, B, y, B_transposed=True)
+    if np.any(y < 0):
+        out["you used -1 as an index: B[-1] is the row of the last symbol, not a symbol that was not recorded"] = \
+            log_joint_loops(pi, A, B, y, missing_as_last=True)
+        out["you gave an unrecorded symbol the probability 1/V"] = log_joint_loops(pi, A, B, y,
+                                                                                   missing_uniform=True)
+        if np.any(y[1:] < 0):
+            out["you left out the transition into a step whose symbol was not recorded; only its symbol is missing"] = \
+                log_joint_loops(pi, A, B, y, missing_drops_step=True)
+    if T > 1:
+        out["your axes are in the reverse order: axis t must hold the state at time step t"] = ref.T
+    return {k: np.where(np.isneginf(v), neg, v) for k, v in out.items()}
