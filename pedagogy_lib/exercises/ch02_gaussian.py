@@ -41,33 +41,10 @@ def _draw_scalar(rng):
         s_ref, v_ref = refs.scalar_from_mean(prob)
         if abs(s_ref / s - 1) > 0.02:
             continue
-        noise, post = _scalar_slips(prob)
+        noise, post = refs.scalar_slips(prob)
         if all(abs(v - s_ref) > 0.05 * s_ref for v in noise.values()) and \
                 all(abs(v - v_ref) > 0.05 * v_ref for v in post.values()):
             return prob
-
-
-def _scalar_slips(p: ScalarProblem) -> tuple[dict, dict]:
-    """What named wrong derivations give for the noise and the posterior variance."""
-    from .references import ch02_gaussian as refs
-    s_ref, v_ref = refs.scalar_from_mean(p)
-    K = (p.mean_post - p.mu_x) / (p.y - p.C * p.mu_x - p.c)
-    K_no_pred = (p.mean_post - p.mu_x) / (p.y - p.c)
-    noise = {
-        "you took y - c as the surprise in y":
-            p.sigma2_x * p.C / K_no_pred - p.C**2 * p.sigma2_x,
-        "you left out the slope C in front of sigma2_x in the gain": p.sigma2_x / K - p.C**2 * p.sigma2_x,
-        "you gave a standard deviation, not a variance": float(np.sqrt(abs(s_ref))),
-        "you gave the marginal variance of y, C^2 sigma2_x + sigma2_y|x": s_ref + p.C**2 * p.sigma2_x,
-    }
-    post = {
-        "you gave the prior variance": p.sigma2_x,
-        "you left out C in (1 - K C) sigma2_x": (1.0 - K) * p.sigma2_x,
-        "you returned the posterior precision, not the variance": 1.0 / v_ref,
-        "you combined the precisions without the C^2 in front of 1 / sigma2_y|x":
-            1.0 / (1.0 / p.sigma2_x + 1.0 / s_ref),
-    }
-    return noise, post
 
 
 #: Exercise 1: prior N(-1, 4), emission 2 x + 0.5 plus noise, y = 6.5, and its posterior mean 2.2.
@@ -192,7 +169,7 @@ def scalar_posterior(noise_var, var):
     a standard deviation or marginal variance; the prior variance, a precision, precisions combined without C^2."""
     from .references import ch02_gaussian as refs
     s_ref, v_ref = refs.scalar_from_mean(EX_SCALAR)
-    noise_hints, var_hints = _scalar_slips(EX_SCALAR)
+    noise_hints, var_hints = refs.scalar_slips(EX_SCALAR)
     problems = checker.compare_scalar(noise_var, s_ref, "the noise variance", rtol=checker.HAND_RTOL,
                                       hints=noise_hints)
     problems += checker.compare_scalar(var, v_ref, "the posterior variance", rtol=checker.HAND_RTOL, hints=var_hints)
@@ -278,41 +255,17 @@ def _posterior_cases():
     return cases
 
 
-def _posterior_slips(mu_x, Sigma_x, C, c, Sigma_y_x, y) -> tuple[dict, dict, dict]:
-    """(mean hints, covariance hints, log-evidence hints) of named wrong derivations on one problem."""
-    from .references import ch02_gaussian as refs
-    precision = refs.information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y)[2]
-    mu_noc = refs.information_form(mu_x, Sigma_x, C, np.zeros_like(c), Sigma_y_x, y)[0]
-    mu_noprior = refs.information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y, prior_mean=False)[0]
-    mu_S, Sigma_S, _ = refs.information_form(mu_x, Sigma_x, C, c, np.linalg.inv(Sigma_y_x), y)
-    Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
-    gain = Sigma_x @ C.T @ np.linalg.inv(Sigma_y)
-    noise = "you used Sigma_y|x where its inverse belongs in Eqs. 2.13-2.14"
-    mean = {"you left the offset c out: the observation enters Eq. 2.13 as y - c": mu_noc,
-            "you left the prior's term Sigma_x^{-1} mu_x out of the mean (Eq. 2.13)": mu_noprior,
-            noise: mu_S}
-    cov = {"you returned the posterior precision, the inverse of Sigma_x|y (Eq. 2.14)": precision,
-           "you added K Sigma_y K^T to Sigma_x; Eq. 2.27 subtracts it": Sigma_x + gain @ Sigma_y @ gain.T,
-           noise: Sigma_S}
-    m_y = C @ mu_x + c
-    log_ev = {"you left the offset c out of the marginal mean (Eq. 2.16)": refs.gauss_logpdf(y, C @ mu_x, Sigma_y),
-              "you used Sigma_y|x alone as the covariance of y; Eq. 2.17 adds C Sigma_x C^T":
-                  refs.gauss_logpdf(y, m_y, Sigma_y_x),
-              "you left out the normalizing constant -(L/2) log(2 pi)":
-                  refs.gauss_logpdf(y, m_y, Sigma_y) + 0.5 * len(y) * np.log(2 * np.pi)}
-    return mean, cov, log_ev
-
-
 def posterior_function(fn):
     """Exercise ``ex-2-1-2-posterior-function``: your function ``fn(mu_x, Sigma_x, C, c, Sigma_y_x, y)`` returning
     ``(mu_post, Sigma_post, log_evidence)``, shapes (K,), (K, K) and a number, run on hidden problems. Slips named:
     the offset or the prior mean left out, Sigma_y|x for its inverse, the precision returned, Eq. 2.27's sign; c or
     C Sigma_x C^T left out of the marginal, or its constant."""
+    from .references import ch02_gaussian as refs
     def judge(out, where, mu_x, Sigma_x, C, c, Sigma_y_x, y, ref):
         problems = checker.tuple_problems(out, 3, "the triple (mu_post, Sigma_post, log_evidence)", where)
         if problems:
             return problems
-        mean, cov, log_ev = _posterior_slips(mu_x, Sigma_x, C, c, Sigma_y_x, y)
+        mean, cov, log_ev = refs.posterior_slips(mu_x, Sigma_x, C, c, Sigma_y_x, y)
         return (checker.compare_array(out[0], ref[0], f"mu_post on {where}", rtol=1e-7, atol=1e-9, hints=mean)
                 + checker.compare_array(out[1], ref[1], f"Sigma_post on {where}", rtol=1e-7, atol=1e-9, hints=cov)
                 + checker.compare_scalar(out[2], ref[2], f"log_evidence on {where}", rtol=1e-7, atol=1e-9,

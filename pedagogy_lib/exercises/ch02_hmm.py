@@ -156,28 +156,11 @@ def _filter_cases():
     return cases
 
 
-def _filter_slips(pi, A, log_lik, log_c_ref) -> tuple[dict, dict]:
-    """(hints for filtered, hints for log_c) of named wrong derivations on one problem."""
-    from .references import ch02_hmm as refs
-    rows = ("you used A^T in the time update (the row-stochastic convention); in the book A[i, j] = p(x_t = i | "
-            "x_(t-1) = j), so the prediction is A @ f")
-    first = ("you applied a time update before the first step; the first prediction is pi itself (the base case "
-             "of Eq. 2.36)")
-    by_rows = refs.filter_variant(pi, A, log_lik, transposed=True)
-    early = refs.filter_variant(pi, A, log_lik, first_update=True)
-    filtered_hints = {rows: by_rows[0], first: early[0]}
-    log_c_hints = {rows: by_rows[1], first: early[1],
-                   "you left the shift out of log c_t: add back the largest log-likelihood you subtracted before "
-                   "exponentiating": refs.filter_variant(pi, A, log_lik, shift_back=False)[1],
-                   "you returned the running log evidence log p(y_1..y_t); log_c[t] is the one factor log p(y_t | "
-                   "y_1..y_(t-1)) of Eq. 2.40": np.cumsum(log_c_ref)}
-    return filtered_hints, log_c_hints
-
-
 def filter_function(fn) -> CheckResult:
     """Exercise ``ex-2-2-1-filter-function``: your function ``fn(pi, A, log_lik)`` returning ``(filtered, log_c)``,
     shapes (T, K) and (T,), run on hidden problems. Slips named: A^T in the time update, a time update before the
     first step, the shift left out of log c_t, the running log evidence, an underflow (no shift before exp)."""
+    from .references import ch02_hmm as refs
     def judge(out, where, pi, A, log_lik, ref):
         problems = checker.tuple_problems(out, 2, "the pair (filtered, log_c)", where)
         if problems:
@@ -191,7 +174,7 @@ def filter_function(fn) -> CheckResult:
                 return [f"your output has NaN, inf or only zeros on {where}: exp of such numbers is 0 in floating "
                         "point. Subtract each row's largest log-likelihood before exponentiating and add it back "
                         "to log c_t."]
-        filtered_hints, log_c_hints = _filter_slips(pi, A, log_lik, ref[1])
+        filtered_hints, log_c_hints = refs.filter_slips(pi, A, log_lik, ref[1])
         return (compare_array(out[0], ref[0], f"filtered on {where}", rtol=1e-7, atol=1e-10, hints=filtered_hints)
                 + compare_array(out[1], ref[1], f"log_c on {where}", rtol=1e-7, atol=1e-9, hints=log_c_hints))
 

@@ -5,7 +5,6 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
-from scipy.special import logsumexp
 from scipy.special import softmax as _normalized
 
 from .checker import (FUNCTION_ANSWER, HAND_RTOL, CheckResult, as_numeric, book_or_drawn, check_function, compare_array,
@@ -40,28 +39,6 @@ class BackwardStepProblem(NamedTuple):
     sigma_x: float
 
 
-def _weight_slips(p: WeightsProblem) -> dict:
-    from .references import ch02_particle as refs
-    lik, trans, prop = refs.weight_parts(p)
-
-    def norm(w):
-        return w / w.sum()
-
-    return {
-        "you used the likelihood alone, the bootstrap filter's weights (Eq. 2.59): these particles were not "
-        "drawn from the transition": norm(lik),
-        "you left out the transition density": norm(lik / prop),
-        "you left out the proposal density": norm(lik * trans),
-        "you multiplied by the proposal density": norm(lik * trans * prop),
-        "you left out the likelihood": norm(trans / prop),
-        "you forgot to normalize": lik * trans / prop,
-        "you used the standard deviation where the variance belongs in the likelihood":
-            _normalized(-0.5 * (p.y_t - p.x) ** 2 / p.sigma_y + np.log(trans / prop)),
-        "you returned uniform weights (the weights after resampling, before the new particles were drawn)":
-            np.full(p.x.shape[0], 1 / p.x.shape[0]),
-    }
-
-
 def _draw_weights(rng):
     """A problem like EX_WEIGHTS, no weight dominant, every named slip clearly off."""
     from .references import ch02_particle as refs
@@ -74,7 +51,7 @@ def _draw_weights(rng):
                               sigma_y=round(float(rng.uniform(0.2, 0.6)), 1), sigma_q=sigma_q)
         w = refs.weights_of(prob)
         if abs(prob.sigma_y - prob.sigma_q) > 0.1 and w.max() < 0.6 and \
-                all(np.abs(v - w).max() > 0.05 for v in _weight_slips(prob).values()):
+                all(np.abs(v - w).max() > 0.05 for v in refs.weight_slips(prob).values()):
             return prob
 
 
@@ -112,7 +89,7 @@ def weights(answer) -> CheckResult:
     from .references import ch02_particle as refs
     return result("particle weights with a proposal", compare_array(answer, refs.weights_of(EX_WEIGHTS), "alpha_t",
                                                                     rtol=HAND_RTOL, atol=1e-4,
-                                                                    hints=_weight_slips(EX_WEIGHTS)))
+                                                                    hints=refs.weight_slips(EX_WEIGHTS)))
 
 
 def ess(answer) -> CheckResult:
@@ -275,35 +252,17 @@ def _bootstrap_cases():
     return cases
 
 
-def _bootstrap_slips(params, y, eps, u):
-    """(particle hints, log-weight hints, evidence hints) of named wrong filters on one problem."""
-    from .references import ch02_particle as refs
-    I = eps.shape[1]
-    x, log_lik, _ = refs.bootstrap_variant(params, y, eps, u)
-    x_nr, lik_nr, la_nr = refs.bootstrap_variant(params, y, eps, u, resample=False)
-    x_tr, lik_tr, la_tr = refs.bootstrap_variant(params, y, eps, u, transposed=True)
-    never = "you never resampled: each particle moved on from its own predecessor (Eq. 2.57 picks ancestors first)"
-    trans = ("you multiplied the noise by the transposed Cholesky factor: with the draws in rows, x = mu + eps @ L.T "
-             "has covariance L L^T")
-    return ({never: x_nr, trans: x_tr},
-            {never: la_nr, trans: la_tr,
-             "your log weights are not normalized: subtract each step's log-sum-exp (Eq. 2.59)": log_lik},
-            {never: float(np.sum(logsumexp(lik_nr, axis=1))) - lik_nr.shape[0] * np.log(I),
-             trans: float(np.sum(logsumexp(lik_tr, axis=1))) - lik_tr.shape[0] * np.log(I),
-             "each factor of your evidence misses the 1/I of the average over the particles (Eq. 2.40)":
-                 float(np.sum(logsumexp(log_lik, axis=1)))})
-
-
 def bootstrap_filter_function(fn) -> CheckResult:
     """Exercise ``ex-2-2-3-bootstrap-function``: your function ``fn(params, y, eps, u)`` returning ``(x, log_alpha,
     log_evidence)`` of the bootstrap filter run on the given draws, compared with the library's filter on the same
     draws. Slips named: no resampling, the transposed Cholesky factor, unnormalized log weights, the evidence
     without 1/I."""
+    from .references import ch02_particle as refs
     def judge(out, where, params, y, eps, u, ref):
         problems = tuple_problems(out, 3, "the triple (x, log_alpha, log_evidence)", where)
         if problems:
             return problems
-        hx, ha, he = _bootstrap_slips(params, y, eps, u)
+        hx, ha, he = refs.bootstrap_slips(params, y, eps, u)
         return (compare_array(out[0], ref[0], f"x on {where}", rtol=1e-7, atol=1e-9, hints=hx)
                 + compare_array(out[1], ref[1], f"log_alpha on {where}", rtol=1e-7, atol=1e-9, hints=ha)
                 + compare_scalar(out[2], ref[2], f"log_evidence on {where}", rtol=1e-7, atol=1e-9, hints=he))

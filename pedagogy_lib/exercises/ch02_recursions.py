@@ -113,30 +113,6 @@ EX_MEASUREMENT = book_or_drawn(MeasurementUpdateProblem(
 ), _draw_measurement, seed=2202)
 
 
-def _evidence_slips(p) -> dict:
-    """What named wrong derivations give."""
-    from .references import ch02_recursions as refs
-    pi, A, C, D, y, w = p
-    lik1, lik2 = C[y[0]] * D[w[0]], C[y[1]] * D[w[1]]
-    f1 = pi * lik1 / (pi @ lik1)
-    expected = refs.two_sensor_evidence(p)
-    c_only1, c_only2 = C[y[0]], C[y[1]]
-    f1c = pi * c_only1 / (pi @ c_only1)
-    add1, add2 = C[y[0]] + D[w[0]], C[y[1]] + D[w[1]]
-    f1a = pi * add1 / (pi @ add1)
-    return {
-        "you left out the second sensor": (pi @ c_only1) * ((A @ f1c) @ c_only2),
-        "you added the two sensors' likelihoods; given the state the two readings are independent":
-            (pi @ add1) * ((A @ f1a) @ add2),
-        "you used A^T (the row-stochastic convention) in the time update": (pi @ lik1) * ((A.T @ f1) @ lik2),
-        "you skipped the time update (predicted x_2 with the filter at step 1)": (pi @ lik1) * (f1 @ lik2),
-        "you treated the two steps as independent draws from the prior": (pi @ lik1) * (pi @ lik2),
-        "you returned only the second factor, the probability of step 2's readings given step 1's":
-            (A @ f1) @ lik2,
-        "you returned the log of the evidence; the exercise asks for the probability": np.log(expected),
-    }
-
-
 def _draw_evidence(rng):
     """A problem like EX_EVIDENCE: persistent A, informative sensors, every named slip off."""
     from .references import ch02_recursions as refs
@@ -152,7 +128,7 @@ def _draw_evidence(rng):
                                y=(int(rng.integers(2)), int(rng.integers(2))),
                                w=(int(rng.integers(2)), int(rng.integers(2))))
         ref = refs.two_sensor_evidence(prob)
-        if all(abs(v - ref) > 0.05 * ref for v in _evidence_slips(prob).values()):
+        if all(abs(v - ref) > 0.05 * ref for v in refs.evidence_slips(prob).values()):
             return prob
 
 
@@ -280,12 +256,13 @@ def evidence_two_steps(answer) -> CheckResult:
     """Exercise ``ex-2-2-0-evidence``: your p(y_1, w_1, y_2, w_2) for :data:`EX_EVIDENCE`, a probability. Slips named:
     one sensor, likelihoods added, the row-stochastic convention, a skipped time update, independent steps, the second
     factor alone, a log-probability."""
+    from .references import ch02_recursions as refs
     p = EX_EVIDENCE
     lik = np.stack([p.C[p.y[t]] * p.D[p.w[t]] for t in range(2)])       # p(y_t, w_t | x_t = k)
     chain = recursions.categorical_chain(p.pi, p.A, np.log(lik))
     expected = float(np.exp(recursions.forward_filter(recursions.CATEGORICAL, chain).log_evidence))
     return result("evidence of two steps watched by two sensors",
-                  compare_scalar(answer, expected, "p(y_1, w_1, y_2, w_2)", hints=_evidence_slips(p)))
+                  compare_scalar(answer, expected, "p(y_1, w_1, y_2, w_2)", hints=refs.evidence_slips(p)))
 
 
 def lag_one_smoother(answer) -> CheckResult:
@@ -326,28 +303,6 @@ def _smoother_cases():
     return cases
 
 
-def _smoother_slips(filtered, transitions, pairwise_ref) -> tuple[dict, dict]:
-    """(hints for smoothed, hints for pairwise) of named wrong derivations on one problem."""
-    from .references import ch02_recursions as refs
-    rows = ("you read transitions[t] as row-stochastic (you used its transpose); column j of transitions[t] is "
-            "p(x_{t+1} | x_t = j)")
-    ratio = "you left out the division by the prediction p(x_{t+1} | y_{1:t}), the denominator of Eq. 2.38"
-    later = ("your backward step used the filter at t + 1 where the smoother at t + 1 belongs (Eq. 2.39); the two "
-             "agree only at the last step")
-    shift = ("you paired rows t and t + 1 with transitions[t - 1]; the transition from row t to row t + 1 is "
-             "transitions[t]")
-    variants = {rows: refs.smoother_variant(filtered, transitions, transposed=True),
-                ratio: refs.smoother_variant(filtered, transitions, divide=False),
-                later: refs.smoother_variant(filtered, transitions, use_filter=True),
-                shift: refs.smoother_variant(filtered, transitions, shifted=True)}
-    smoothed_hints = {"you returned the filter itself: the backward pass never ran": filtered}
-    smoothed_hints.update({k: v[0] for k, v in variants.items()})
-    pairwise_hints = {k: v[1] for k, v in variants.items()}
-    pairwise_hints["your pairwise has the earlier state first; pairwise[t][j, i] is p(x_{t+1} = j, x_t = i | y), "
-                   "the later state first"] = pairwise_ref.swapaxes(1, 2)
-    return smoothed_hints, pairwise_hints
-
-
 def _is_empty(x) -> bool:
     try:
         return np.asarray(x, dtype=float).size == 0
@@ -368,6 +323,7 @@ def smoother_function(fn) -> CheckResult:
     pairwise)``, shapes (T, K) and (T - 1, K, K), run on hidden problems. Slips named: no backward pass, the rows of
     the transitions, no division by the prediction, the filter for the smoother at t + 1, the transitions one step
     off, the pairwise axes swapped, 0/0 left as NaN."""
+    from .references import ch02_recursions as refs
     def judge(out, where, filtered, transitions, ref):
         problems = checker.tuple_problems(out, 2, "the pair (smoothed, pairwise)", where)
         if problems:
@@ -375,7 +331,7 @@ def smoother_function(fn) -> CheckResult:
         if "exact zeros" in where and (_has_nan_or_inf(out[0]) or _has_nan_or_inf(out[1])):
             return [f"your output has NaN or inf on {where}: where a prediction p(x_{{t+1}} = i | y_{{1:t}}) is "
                     "zero, so is the smoother, and the ratio 0/0 of Eq. 2.38 must count as 0."]
-        smoothed_hints, pairwise_hints = _smoother_slips(filtered, transitions, ref[1])
+        smoothed_hints, pairwise_hints = refs.smoother_slips(filtered, transitions, ref[1])
         problems = compare_array(out[0], ref[0], f"smoothed on {where}", rtol=1e-7, atol=1e-10, hints=smoothed_hints)
         if ref[1].size == 0 and _is_empty(out[1]):            # T = 1: any empty pairwise will do
             return problems

@@ -178,8 +178,6 @@ def test_the_scan_finds_a_reference_left_in_a_checker_module():
 #: Slip tables built from references/ that still sit in a checker module. This list may only
 #: shrink: move a table into the module's references and delete its entry here.
 SLIP_TABLES_LEFT = {
-    "ch02_gaussian": {"_scalar_slips", "_posterior_slips"}, "ch02_hmm": {"_filter_slips"},
-    "ch02_particle": {"_weight_slips", "_bootstrap_slips"}, "ch02_recursions": {"_evidence_slips", "_smoother_slips"},
     "ch03_deep_models": {"_dbn_slips", "_ws_slips"}, "ch04_objectives": {"_entropy_slips"},
     "ch05_infomax": {"_clamped_slips"}, "ch06_em": {"_em_step_slips"}, "ch07_fa_pca": {"_em_slips"},
     "ch07_lgssm_em": {"_m_step_slips"}, "ch08_autoencoder": {"_hessian_route_slips"}, "ch08_vae": {"_vae_slips"},

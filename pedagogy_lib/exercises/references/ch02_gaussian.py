@@ -41,3 +41,52 @@ def gauss_logpdf(y, m, S) -> float:
     """log N(y; m, S)."""
     d = y - m
     return float(-0.5 * d @ np.linalg.solve(S, d) - 0.5 * np.linalg.slogdet(S)[1] - 0.5 * len(y) * np.log(2 * np.pi))
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def scalar_slips(p) -> tuple[dict, dict]:
+    """What named wrong derivations give for the noise and the posterior variance."""
+    s_ref, v_ref = scalar_from_mean(p)
+    K = (p.mean_post - p.mu_x) / (p.y - p.C * p.mu_x - p.c)
+    K_no_pred = (p.mean_post - p.mu_x) / (p.y - p.c)
+    noise = {
+        "you took y - c as the surprise in y":
+            p.sigma2_x * p.C / K_no_pred - p.C**2 * p.sigma2_x,
+        "you left out the slope C in front of sigma2_x in the gain": p.sigma2_x / K - p.C**2 * p.sigma2_x,
+        "you gave a standard deviation, not a variance": float(np.sqrt(abs(s_ref))),
+        "you gave the marginal variance of y, C^2 sigma2_x + sigma2_y|x": s_ref + p.C**2 * p.sigma2_x,
+    }
+    post = {
+        "you gave the prior variance": p.sigma2_x,
+        "you left out C in (1 - K C) sigma2_x": (1.0 - K) * p.sigma2_x,
+        "you returned the posterior precision, not the variance": 1.0 / v_ref,
+        "you combined the precisions without the C^2 in front of 1 / sigma2_y|x":
+            1.0 / (1.0 / p.sigma2_x + 1.0 / s_ref),
+    }
+    return noise, post
+
+
+def posterior_slips(mu_x, Sigma_x, C, c, Sigma_y_x, y) -> tuple[dict, dict, dict]:
+    """(mean hints, covariance hints, log-evidence hints) of named wrong derivations on one problem."""
+    precision = information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y)[2]
+    mu_noc = information_form(mu_x, Sigma_x, C, np.zeros_like(c), Sigma_y_x, y)[0]
+    mu_noprior = information_form(mu_x, Sigma_x, C, c, Sigma_y_x, y, prior_mean=False)[0]
+    mu_S, Sigma_S, _ = information_form(mu_x, Sigma_x, C, c, np.linalg.inv(Sigma_y_x), y)
+    Sigma_y = C @ Sigma_x @ C.T + Sigma_y_x
+    gain = Sigma_x @ C.T @ np.linalg.inv(Sigma_y)
+    noise = "you used Sigma_y|x where its inverse belongs in Eqs. 2.13-2.14"
+    mean = {"you left the offset c out: the observation enters Eq. 2.13 as y - c": mu_noc,
+            "you left the prior's term Sigma_x^{-1} mu_x out of the mean (Eq. 2.13)": mu_noprior,
+            noise: mu_S}
+    cov = {"you returned the posterior precision, the inverse of Sigma_x|y (Eq. 2.14)": precision,
+           "you added K Sigma_y K^T to Sigma_x; Eq. 2.27 subtracts it": Sigma_x + gain @ Sigma_y @ gain.T,
+           noise: Sigma_S}
+    m_y = C @ mu_x + c
+    log_ev = {"you left the offset c out of the marginal mean (Eq. 2.16)": gauss_logpdf(y, C @ mu_x, Sigma_y),
+              "you used Sigma_y|x alone as the covariance of y; Eq. 2.17 adds C Sigma_x C^T":
+                  gauss_logpdf(y, m_y, Sigma_y_x),
+              "you left out the normalizing constant -(L/2) log(2 pi)":
+                  gauss_logpdf(y, m_y, Sigma_y) + 0.5 * len(y) * np.log(2 * np.pi)}
+    return mean, cov, log_ev

@@ -48,3 +48,23 @@ def filter_variant(pi, A, log_lik, *, transposed=False, first_update=False, shif
         filtered[t] = joint / joint.sum()
         log_c[t] = np.log(joint.sum()) + (m if shift_back else 0.0)
     return filtered, log_c
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def filter_slips(pi, A, log_lik, log_c_ref) -> tuple[dict, dict]:
+    """(hints for filtered, hints for log_c) of named wrong derivations on one problem."""
+    rows = ("you used A^T in the time update (the row-stochastic convention); in the book A[i, j] = p(x_t = i | "
+            "x_(t-1) = j), so the prediction is A @ f")
+    first = ("you applied a time update before the first step; the first prediction is pi itself (the base case "
+             "of Eq. 2.36)")
+    by_rows = filter_variant(pi, A, log_lik, transposed=True)
+    early = filter_variant(pi, A, log_lik, first_update=True)
+    filtered_hints = {rows: by_rows[0], first: early[0]}
+    log_c_hints = {rows: by_rows[1], first: early[1],
+                   "you left the shift out of log c_t: add back the largest log-likelihood you subtracted before "
+                   "exponentiating": filter_variant(pi, A, log_lik, shift_back=False)[1],
+                   "you returned the running log evidence log p(y_1..y_t); log_c[t] is the one factor log p(y_t | "
+                   "y_1..y_(t-1)) of Eq. 2.40": np.cumsum(log_c_ref)}
+    return filtered_hints, log_c_hints

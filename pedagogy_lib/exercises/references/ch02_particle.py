@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
+from scipy.special import softmax as _normalized
 
 
 def weight_parts(p):
@@ -105,3 +106,45 @@ def rate_runs(grid, seeds, reference):
         runs = np.array([[means(n, s) for s in seeds] for n in grid])
         _RATE_CACHE[key] = (ref, x, runs)
     return _RATE_CACHE[key]
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def weight_slips(p) -> dict:
+    lik, trans, prop = weight_parts(p)
+
+    def norm(w):
+        return w / w.sum()
+
+    return {
+        "you used the likelihood alone, the bootstrap filter's weights (Eq. 2.59): these particles were not "
+        "drawn from the transition": norm(lik),
+        "you left out the transition density": norm(lik / prop),
+        "you left out the proposal density": norm(lik * trans),
+        "you multiplied by the proposal density": norm(lik * trans * prop),
+        "you left out the likelihood": norm(trans / prop),
+        "you forgot to normalize": lik * trans / prop,
+        "you used the standard deviation where the variance belongs in the likelihood":
+            _normalized(-0.5 * (p.y_t - p.x) ** 2 / p.sigma_y + np.log(trans / prop)),
+        "you returned uniform weights (the weights after resampling, before the new particles were drawn)":
+            np.full(p.x.shape[0], 1 / p.x.shape[0]),
+    }
+
+
+def bootstrap_slips(params, y, eps, u):
+    """(particle hints, log-weight hints, evidence hints) of named wrong filters on one problem."""
+    I = eps.shape[1]
+    x, log_lik, _ = bootstrap_variant(params, y, eps, u)
+    x_nr, lik_nr, la_nr = bootstrap_variant(params, y, eps, u, resample=False)
+    x_tr, lik_tr, la_tr = bootstrap_variant(params, y, eps, u, transposed=True)
+    never = "you never resampled: each particle moved on from its own predecessor (Eq. 2.57 picks ancestors first)"
+    trans = ("you multiplied the noise by the transposed Cholesky factor: with the draws in rows, x = mu + eps @ L.T "
+             "has covariance L L^T")
+    return ({never: x_nr, trans: x_tr},
+            {never: la_nr, trans: la_tr,
+             "your log weights are not normalized: subtract each step's log-sum-exp (Eq. 2.59)": log_lik},
+            {never: float(np.sum(logsumexp(lik_nr, axis=1))) - lik_nr.shape[0] * np.log(I),
+             trans: float(np.sum(logsumexp(lik_tr, axis=1))) - lik_tr.shape[0] * np.log(I),
+             "each factor of your evidence misses the 1/I of the average over the particles (Eq. 2.40)":
+                 float(np.sum(logsumexp(log_lik, axis=1)))})

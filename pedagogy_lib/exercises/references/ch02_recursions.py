@@ -49,3 +49,50 @@ def smoother_variant(filtered, transitions, *, transposed=False, divide=True, us
         pairwise[t] = ratio[:, None] * M * filtered[t][None, :]
         smoothed[t] = pairwise[t].sum(axis=0)
     return smoothed, pairwise
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def evidence_slips(p) -> dict:
+    """What named wrong derivations give."""
+    pi, A, C, D, y, w = p
+    lik1, lik2 = C[y[0]] * D[w[0]], C[y[1]] * D[w[1]]
+    f1 = pi * lik1 / (pi @ lik1)
+    expected = two_sensor_evidence(p)
+    c_only1, c_only2 = C[y[0]], C[y[1]]
+    f1c = pi * c_only1 / (pi @ c_only1)
+    add1, add2 = C[y[0]] + D[w[0]], C[y[1]] + D[w[1]]
+    f1a = pi * add1 / (pi @ add1)
+    return {
+        "you left out the second sensor": (pi @ c_only1) * ((A @ f1c) @ c_only2),
+        "you added the two sensors' likelihoods; given the state the two readings are independent":
+            (pi @ add1) * ((A @ f1a) @ add2),
+        "you used A^T (the row-stochastic convention) in the time update": (pi @ lik1) * ((A.T @ f1) @ lik2),
+        "you skipped the time update (predicted x_2 with the filter at step 1)": (pi @ lik1) * (f1 @ lik2),
+        "you treated the two steps as independent draws from the prior": (pi @ lik1) * (pi @ lik2),
+        "you returned only the second factor, the probability of step 2's readings given step 1's":
+            (A @ f1) @ lik2,
+        "you returned the log of the evidence; the exercise asks for the probability": np.log(expected),
+    }
+
+
+def smoother_slips(filtered, transitions, pairwise_ref) -> tuple[dict, dict]:
+    """(hints for smoothed, hints for pairwise) of named wrong derivations on one problem."""
+    rows = ("you read transitions[t] as row-stochastic (you used its transpose); column j of transitions[t] is "
+            "p(x_{t+1} | x_t = j)")
+    ratio = "you left out the division by the prediction p(x_{t+1} | y_{1:t}), the denominator of Eq. 2.38"
+    later = ("your backward step used the filter at t + 1 where the smoother at t + 1 belongs (Eq. 2.39); the two "
+             "agree only at the last step")
+    shift = ("you paired rows t and t + 1 with transitions[t - 1]; the transition from row t to row t + 1 is "
+             "transitions[t]")
+    variants = {rows: smoother_variant(filtered, transitions, transposed=True),
+                ratio: smoother_variant(filtered, transitions, divide=False),
+                later: smoother_variant(filtered, transitions, use_filter=True),
+                shift: smoother_variant(filtered, transitions, shifted=True)}
+    smoothed_hints = {"you returned the filter itself: the backward pass never ran": filtered}
+    smoothed_hints.update({k: v[0] for k, v in variants.items()})
+    pairwise_hints = {k: v[1] for k, v in variants.items()}
+    pairwise_hints["your pairwise has the earlier state first; pairwise[t][j, i] is p(x_{t+1} = j, x_t = i | y), "
+                   "the later state first"] = pairwise_ref.swapaxes(1, 2)
+    return smoothed_hints, pairwise_hints
