@@ -5,7 +5,6 @@ import itertools
 
 import numpy as np
 from scipy.special import expit as _sig
-from scipy.special import logsumexp as _logsumexp
 
 from ..harmonium.helmholtz import HelmholtzParams
 from ..harmonium.model import EFHParams
@@ -312,29 +311,6 @@ def _dbn_cases():
     return cases
 
 
-def _dbn_slips(t0: EFHParams, t1: EFHParams) -> dict:
-    """What named wrong derivations return on one problem."""
-    from .references import ch03_deep_models as refs
-    K, M = t0.W.shape
-    log_emit, log_prior = refs.dbn_tables(t0, t1)
-    own = EFHParams(W=t0.W.T, b_x=t0.b_y, b_y=t0.b_x)             # the bottom harmonium's own prior
-    ref = refs.dbn_log_marginal(t0, t1)
-    perm = refs.binary_states(M)[:, ::-1] @ (2 ** np.arange(M))                # first unit varying slowest
-    out = {"you left the top harmonium out: that is the bottom harmonium's own marginal, whose prior over x_1 "
-           "is its own, not theta_1's visible marginal": refs.dbn_log_marginal(t0, own),
-           "you gave every state of x_1 the same prior probability": refs.dbn_log_marginal(t0, t1, np.zeros(2 ** K)),
-           "you did not normalize the prior over x_1: its log-partition function is missing":
-               _logsumexp(log_emit + log_prior[None, :], axis=1),
-           "your visible states are in another order (the first unit varying slowest); use the order of the rows "
-           "of hm.states(M)": ref[perm.astype(int)]}
-    if t1.W.shape[0] == K:                                        # theta_1's hidden marginal has the right size
-        X2, X1 = refs.binary_states(K), refs.binary_states(K)
-        neg_energy = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
-        out["you used theta_1's hidden-layer marginal as the prior; x_1 is theta_1's visible layer"] = \
-            refs.dbn_log_marginal(t0, t1, _logsumexp(neg_energy, axis=1))
-    return out
-
-
 def dbn_log_marginal_function(fn) -> object:
     """Exercise ``ex-3-2-dbn-marginal``: your function ``fn(theta0, theta1)`` returning log p(y) of every visible
     state (2**M,) in the row order of :func:`pedagogy_lib.harmonium.states`, for the bottom harmonium ``theta0`` and
@@ -343,7 +319,7 @@ def dbn_log_marginal_function(fn) -> object:
     from .references import ch03_deep_models as refs
     def judge(out, where, t0, t1):
         return compare_array(out, refs.dbn_log_marginal(t0, t1), f"the output on {where}", rtol=1e-8, atol=1e-10,
-                             hints=_dbn_slips(t0, t1))
+                             hints=refs.dbn_slips(t0, t1))
 
     cases = [(f"test problem {i + 1} (M = {t0.W.shape[1]}, K = {t0.W.shape[0]}, K2 = {t1.W.shape[0]})", (t0, t1))
              for i, (t0, t1) in enumerate(_dbn_cases())]
@@ -374,32 +350,6 @@ def _ws_cases():
             dream.insert(0, _bern_draw(rng, _sig(dream[0] @ m.G[l].T + m.g[l])))
         cases.append((m, wake, dream, float(rng.uniform(0.05, 0.5))))
     return cases
-
-
-def _ws_slips(m: HelmholtzParams, wake, dream, lr: float) -> dict:
-    """What named wrong derivations return on one problem: {message: machine after the step}."""
-    from .references import ch03_deep_models as refs
-    right = refs.ws_deltas(m, wake, dream)
-    return {
-        "you trained the generative weights on the dreams; the wake phase learns from the up-pass samples of "
-        "the data": refs.ws_apply(m, refs.ws_deltas(m, wake, dream, wake_on=dream), lr),
-        "you trained the recognition weights on the up-pass samples of the data; the sleep phase learns from "
-        "the dreams": refs.ws_apply(m, refs.ws_deltas(m, wake, dream, sleep_on=wake), lr),
-        "you left the generative biases g out of the wake phase's predictions":
-            refs.ws_apply(m, refs.ws_deltas(m, wake, dream, gen_bias=False), lr),
-        "you left the recognition biases r out of the sleep phase's predictions":
-            refs.ws_apply(m, refs.ws_deltas(m, wake, dream, rec_bias=False), lr),
-        "you left the top layer's prior biases b_top unchanged":
-            refs.ws_apply(m, refs.ws_deltas(m, wake, dream, top=False), lr),
-        "you summed the delta rules over the samples instead of averaging them":
-            refs.ws_apply(m, refs.ws_deltas(m, wake, dream, average=False), lr),
-        "you moved the parameters against the delta rules": refs.ws_apply(m, right, -lr),
-        "you added the delta rules without the learning rate": refs.ws_apply(m, right, 1.0),
-        "you returned the changes, not the parameters after the step": refs.ws_apply(m, right, lr, base=False),
-        "you returned the delta rules themselves, not the parameters after the step":
-            refs.ws_apply(m, right, 1.0, base=False),
-        "you returned the machine as it was: no step was taken": m,
-    }
 
 
 def _machine_problems(out, ref: HelmholtzParams, where: str, hints: dict) -> list[str]:
@@ -439,7 +389,7 @@ def wake_sleep_step_function(fn) -> object:
     from .references import ch03_deep_models as refs
     def judge(out, where, m, wake, dream, lr):
         ref = refs.ws_apply(m, refs.ws_deltas(m, wake, dream), lr)
-        return _machine_problems(out, ref, where, _ws_slips(m, wake, dream, lr))
+        return _machine_problems(out, ref, where, refs.ws_slips(m, wake, dream, lr))
 
     cases = [(f"test problem {i + 1} (layer sizes {tuple(X.shape[1] for X in wake)}, N = {wake[0].shape[0]})",
               (m, wake, dream, lr)) for i, (m, wake, dream, lr) in enumerate(_ws_cases())]

@@ -212,36 +212,6 @@ def _entropy_cases():
     return cases
 
 
-def _entropy_slips(y, q, base) -> list[dict]:
-    """Per quantity (H_p, H_pq, D_pq), what named wrong versions give (only the finite ones)."""
-    from .references import ch04_objectives as refs
-    K, N = len(q), len(y)
-    counts = np.bincount(y, minlength=K).astype(float)
-    p = counts / N
-    seen = p > 0
-    ref = refs.entropy_reference(y, q, base)
-    lb = np.log(base)
-    with np.errstate(all="ignore"):
-        swapped = [float(-np.sum(q[q > 0] * np.log(p[q > 0])) / lb),
-                   float(np.sum(q[q > 0] * np.log(q[q > 0] / p[q > 0])) / lb)]
-        over_k = float(-np.mean(np.log(q)) / lb)
-    on_counts = [float(-np.sum(counts[seen] * np.log(counts[seen])) / lb), N * ref[1], N * ref[2]]
-    hints = [{}, {}, {}]
-    for i in range(3):
-        if not np.isclose(base, np.e):
-            hints[i]["you gave it in nats (natural logarithm); divide by log(base) for the base asked"] = ref[i] * lb
-            if not np.isclose(base, 10.0):
-                hints[i]["you took base-10 logarithms; the base is the function's argument"] = ref[i] * lb / np.log(10)
-        hints[i]["you used the counts of the categories, not their relative frequencies"] = on_counts[i]
-    for i, value in ((1, swapped[0]), (2, swapped[1])):
-        if np.isfinite(value):
-            hints[i]["you swapped p and q: the weights are the data's frequencies p, the logarithm is of the model "
-                     "q"] = value
-    if np.isfinite(over_k):
-        hints[1]["you averaged -log q over the K categories; Eq. 4.6 averages over the observations"] = over_k
-    return hints
-
-
 def _is_nan(value) -> bool:
     """Whether an answer is a NaN (or holds one), for a message of its own."""
     try:
@@ -267,7 +237,7 @@ def empirical_entropies(fn):
             if unseen.any() and _is_nan(value):
                 return [f"your {name} on {where} is NaN: a category that never occurs in y has p = 0, and its "
                         "terms p log p and p log q count as 0 (0 log 0 = 0), even where q is 0 too."]
-        hints = _entropy_slips(y, q, base)
+        hints = refs.entropy_slips(y, q, base)
         problems = []
         for name, value, expected, h in zip(("H_p", "H_pq", "D_pq"), out, ref, hints):
             problems += checker.compare_scalar(value, expected, f"your {name} on {where}", rtol=1e-7, atol=1e-10,

@@ -242,33 +242,6 @@ def _clamped_cases():
     return cases
 
 
-def _clamped_slips(pi, mu, Sigma, y, labels) -> dict:
-    """Named wrong derivations on one problem."""
-    from .references import ch05_infomax as refs
-    K = pi.shape[0]
-    post = refs.normalize_rows(refs.log_joint(pi, mu, Sigma, y))
-    hard = np.eye(K)[post.argmax(axis=1)]
-    out = {"you returned the posterior for every point: a labelled point's responsibilities are fixed by its "
-           "label, not by the model": post,
-           "you left the mixing proportions pi_k out of the logits (a uniform prior over the classes)":
-               refs.clamp_rows(refs.normalize_rows(refs.log_joint(pi, mu, Sigma, y, prior=False)), labels,
-                               labels >= 0),
-           "you left the -1/2 log|Sigma_k| term out of the logits; it differs between components":
-               refs.clamp_rows(refs.normalize_rows(refs.log_joint(pi, mu, Sigma, y, logdet=False)), labels,
-                               labels >= 0),
-           "you used Sigma_k in the quadratic form where its inverse belongs":
-               refs.clamp_rows(refs.normalize_rows(refs.log_joint(pi, mu, Sigma, y, inverse=False)), labels,
-                               labels >= 0),
-           "you gave the unlabelled points hard assignments (their most probable class); EM's E step keeps the "
-           "whole posterior": refs.clamp_rows(hard, labels, labels >= 0),
-           "you did not normalize the unlabelled points' responsibilities over the classes":
-               refs.clamp_rows(np.exp(refs.log_joint(pi, mu, Sigma, y)), labels, labels >= 0)}
-    if np.any(labels == 0):
-        out["you treated the points labelled 0 as unlabelled: 0 is a class; only -1 marks an unlabelled point"] = \
-            refs.clamp_rows(post, labels, labels > 0)
-    return out
-
-
 def clamped_e_step_function(fn) -> checker.CheckResult:
     """Exercise ``ex-5-2-1-clamped-e-step``: your function ``fn(pi, mu, Sigma, y, labels)`` returning the (N, K)
     E-step responsibilities of semi-supervised EM (label -1: unlabelled). Slips named: no clamping, no prior or
@@ -285,7 +258,7 @@ def clamped_e_step_function(fn) -> checker.CheckResult:
                         "underflow to zero (or overflow), so work with their logarithms and subtract the largest "
                         "before exponentiating."]
         return checker.compare_array(out, refs.clamped_ref(pi, mu, Sigma, y, labels), f"the output on {where}",
-                                     rtol=1e-7, atol=1e-10, hints=_clamped_slips(pi, mu, Sigma, y, labels))
+                                     rtol=1e-7, atol=1e-10, hints=refs.clamped_slips(pi, mu, Sigma, y, labels))
 
     cases = []
     for i, (pi, mu, Sigma, y, labels) in enumerate(_clamped_cases()):

@@ -229,36 +229,6 @@ def free_energy(F, kl):
     return checker.result("free energy = negative log likelihood + KL (Eq. 6.6)", problems)
 
 
-def _em_step_slips(theta, y, w, sp, sm) -> dict:
-    from .references import ch06_em as refs
-    q = refs.posterior(refs.two_sigma_log_joint(theta, y, w, sp, sm))
-    hard = np.column_stack([q[:, 0] >= q[:, 1], q[:, 0] < q[:, 1]]).astype(float)
-    prior = np.tile([w, 1.0 - w], (len(y), 1))
-    a, b = q[:, 0] / sp**2, q[:, 1] / sm**2
-    grad = float(np.sum((a * (y - theta) - b * (y + theta))))   # gradient of the log likelihood
-    return {
-        "you used hard assignments (argmax of the posterior) instead of the posterior probabilities":
-            refs.vertex(hard, y, sp, sm),
-        "you used q_n1 alone as the weight: the component with mean -theta also pulls on theta":
-            float(np.sum(a * y) / np.sum(a)),
-        "you returned the gradient of the log likelihood, not the new parameter": grad,
-        "you returned the gradient of the average log likelihood, not the new parameter": grad / len(y),
-        "you used the prior (w, 1 - w) instead of the posterior in the E step": refs.vertex(prior, y, sp, sm),
-        "you ran the page's symmetric mixture (weights 1/2, unit variances), not this one":
-            (lambda qs: float(np.mean((qs[:, 0] - qs[:, 1]) * y)))(
-                refs.posterior(refs.two_sigma_log_joint(theta, y, 0.5, 1.0, 1.0))),
-        "you took the M step of a mixture whose components have equal variances":
-            float(np.mean((q[:, 0] - q[:, 1]) * y)),
-        "you left the weights w and 1 - w out of the E step":
-            refs.vertex(refs.posterior(refs.two_sigma_log_joint(theta, y, 0.5, sp, sm)), y, sp, sm),
-        "you left the standard deviations out of the E step (as if both were one)":
-            refs.vertex(refs.posterior(refs.two_sigma_log_joint(theta, y, w, 1.0, 1.0)), y, sp, sm),
-        "you dropped the normalizers 1/sigma of the two densities in the E step":
-            refs.vertex(refs.posterior(np.log([w, 1.0 - w]) - 0.5 * (np.asarray(y)[:, None] - [theta, -theta]) ** 2
-                                       / np.array([sp, sm]) ** 2), y, sp, sm),
-    }
-
-
 def em_step(fn):
     """Exercise 2, ``ex-6-3-em-step``: your function ``fn(theta, y, w, sigma_plus, sigma_minus)`` returning theta
     after one EM step, run on :data:`EX_EM_CASES`. Slips named: hard assignments, one weight, a gradient, the prior
@@ -266,7 +236,7 @@ def em_step(fn):
     from .references import ch06_em as refs
     def judge(out, where, *args):
         return checker.compare_array(out, refs.em_step_ref(*args), f"the output on {where}", rtol=1e-8,
-                                     hints=_em_step_slips(*args))
+                                     hints=refs.em_step_slips(*args))
 
     cases = [(f"theta = {t}, N = {len(y)}, w = {w}, sigmas = ({sp}, {sm})", (t, y, w, sp, sm))
              for t, y, w, sp, sm in EX_EM_CASES]

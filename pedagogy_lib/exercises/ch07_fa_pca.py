@@ -6,8 +6,6 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import subspace_angles
 
-from ..factor import em as fl
-from ..factor import model as fa
 from . import checker
 
 __all__ = ["FAStepProblem", "PCAProblem", "EX_FA_STEP", "EX_IPCA", "EX_IPCA_START", "EX_IPCA_STEPS", "EX_HEYWOOD",
@@ -276,54 +274,6 @@ def _em_cases():
     return cases
 
 
-def _em_slips(y, C, Lam, n_iter, ll_ref) -> tuple[dict, dict, dict]:
-    """(hints for C, for Lambda, for log_lik) of named wrong versions."""
-    from .references import ch07_fa_pca as refs
-    N, L = y.shape
-    named = {
-        "you used the draft's posterior mean K y without subtracting the bias: use K (y - c) with c the sample "
-        "mean, and centred data throughout": {"centred": False},
-        "you left the posterior covariance out of <E[x x^T]>: E[x x^T | y] = Cov[x | y] + E[x] E[x]^T":
-            {"with_cov": False},
-        "you divided the averages by N - 1; maximum likelihood divides by N": {"ddof": 1},
-    }
-    C_hints, L_hints = {}, {}
-    with np.errstate(all="ignore"):
-        for text, kw in named.items():
-            C_hints[text], L_hints[text] = refs.em_variant(y, C, Lam, n_iter, **kw)
-        for text, kw in (("you used the old C in the update of Lambda: the simplification <yy^T> - C <x y^T> "
-                          "needs the new C", {"new_C": False}),
-                         ("your Lambda has the draft's sign on the last term of the expansion (the erratum above): "
-                          "expand <(y - C x)(y - C x)^T> again", {"draft_sign": True})):
-            C_w, L_hints[text] = refs.em_variant(y, C, Lam, n_iter, **kw)
-            if n_iter > 1:                 # the wrong Lambda steers the later iterations of C as well
-                C_hints[text] = C_w
-    C_hints["you returned the starting C"] = C
-    L_hints["you returned the starting Lambda"] = Lam
-    Yc = y - y.mean(axis=0)
-    ll_hints = {
-        "your log likelihood is the average over the data; the exercise asks for the sum": ll_ref / N,
-        "your log likelihood lacks the constant -N L log(2 pi) / 2": ll_ref + 0.5 * N * L * np.log(2 * np.pi),
-        "your log likelihood is of the data about zero: the marginal is N(c, C C^T + Lambda), centred at the "
-        "sample mean c": ll_ref - 0.5 * np.array([_quad_shift(y, Yc, p) for p in _em_path(y, C, Lam, n_iter)]),
-    }
-    return C_hints, L_hints, ll_hints
-
-
-def _em_path(y, C, Lam, n_iter):
-    """The covariances C C^T + Lambda at the start and after each iteration."""
-    out, params = [C @ C.T + np.diag(Lam)], fa.FAParams(C, y.mean(axis=0), Lam)
-    for _ in range(n_iter):
-        params = fl.fa_em_step(params, y, Lambda_floor=1e-9)
-        out.append(params.C @ params.C.T + np.diag(params.Lambda))
-    return out
-
-
-def _quad_shift(y, Yc, Sigma):
-    """sum_n y_n^T Sigma^{-1} y_n - sum_n (y_n - c)^T Sigma^{-1} (y_n - c): what leaving out the mean adds."""
-    return float(np.sum(y * np.linalg.solve(Sigma, y.T).T) - np.sum(Yc * np.linalg.solve(Sigma, Yc.T).T))
-
-
 def fa_em_iterations(fn):
     """Exercise 5, ``ex-7-3-fa-em-function``: your function ``fn(y, C, Lambda, n_iter)`` returning ``(C, Lambda,
     log_lik)`` after ``n_iter`` EM iterations of factor analysis from the given start, c the sample mean, and the
@@ -336,7 +286,7 @@ def fa_em_iterations(fn):
         if problems:
             return problems
         C_ref, L_ref, ll_ref = ref
-        C_hints, L_hints, ll_hints = _em_slips(y, C0, Lam0, n_iter, ll_ref)
+        C_hints, L_hints, ll_hints = refs.em_slips(y, C0, Lam0, n_iter, ll_ref)
         problems = checker.compare_array(out[0], C_ref, f"C on {where}", rtol=1e-7, atol=1e-9, hints=C_hints)
         if np.ndim(out[1]) == 2 and np.shape(out[1]) == (len(L_ref), len(L_ref)):
             problems.append(f"Lambda on {where} should be the diagonal only, shape (L,) = ({len(L_ref)},): the M "

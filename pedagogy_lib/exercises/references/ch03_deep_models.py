@@ -137,3 +137,53 @@ def refh_log_probs(p: EFHParams, Y, R, *, past=True, normalize=True, obs_bias=Tr
         # unnormalized, the constant term of the clamped recurrent units is left out too, as a student would
         out[t] = log_table[i] - (_logsumexp(log_table) if normalize else p.b_y[M:] @ r)
     return out
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def dbn_slips(t0: EFHParams, t1: EFHParams) -> dict:
+    """What named wrong derivations return on one problem."""
+    K, M = t0.W.shape
+    log_emit, log_prior = dbn_tables(t0, t1)
+    own = EFHParams(W=t0.W.T, b_x=t0.b_y, b_y=t0.b_x)             # the bottom harmonium's own prior
+    ref = dbn_log_marginal(t0, t1)
+    perm = binary_states(M)[:, ::-1] @ (2 ** np.arange(M))                # first unit varying slowest
+    out = {"you left the top harmonium out: that is the bottom harmonium's own marginal, whose prior over x_1 "
+           "is its own, not theta_1's visible marginal": dbn_log_marginal(t0, own),
+           "you gave every state of x_1 the same prior probability": dbn_log_marginal(t0, t1, np.zeros(2 ** K)),
+           "you did not normalize the prior over x_1: its log-partition function is missing":
+               _logsumexp(log_emit + log_prior[None, :], axis=1),
+           "your visible states are in another order (the first unit varying slowest); use the order of the rows "
+           "of hm.states(M)": ref[perm.astype(int)]}
+    if t1.W.shape[0] == K:                                        # theta_1's hidden marginal has the right size
+        X2, X1 = binary_states(K), binary_states(K)
+        neg_energy = (X2 @ t1.b_x)[:, None] + (X1 @ t1.b_y)[None, :] + X2 @ t1.W @ X1.T
+        out["you used theta_1's hidden-layer marginal as the prior; x_1 is theta_1's visible layer"] = \
+            dbn_log_marginal(t0, t1, _logsumexp(neg_energy, axis=1))
+    return out
+
+
+def ws_slips(m: HelmholtzParams, wake, dream, lr: float) -> dict:
+    """What named wrong derivations return on one problem: {message: machine after the step}."""
+    right = ws_deltas(m, wake, dream)
+    return {
+        "you trained the generative weights on the dreams; the wake phase learns from the up-pass samples of "
+        "the data": ws_apply(m, ws_deltas(m, wake, dream, wake_on=dream), lr),
+        "you trained the recognition weights on the up-pass samples of the data; the sleep phase learns from "
+        "the dreams": ws_apply(m, ws_deltas(m, wake, dream, sleep_on=wake), lr),
+        "you left the generative biases g out of the wake phase's predictions":
+            ws_apply(m, ws_deltas(m, wake, dream, gen_bias=False), lr),
+        "you left the recognition biases r out of the sleep phase's predictions":
+            ws_apply(m, ws_deltas(m, wake, dream, rec_bias=False), lr),
+        "you left the top layer's prior biases b_top unchanged":
+            ws_apply(m, ws_deltas(m, wake, dream, top=False), lr),
+        "you summed the delta rules over the samples instead of averaging them":
+            ws_apply(m, ws_deltas(m, wake, dream, average=False), lr),
+        "you moved the parameters against the delta rules": ws_apply(m, right, -lr),
+        "you added the delta rules without the learning rate": ws_apply(m, right, 1.0),
+        "you returned the changes, not the parameters after the step": ws_apply(m, right, lr, base=False),
+        "you returned the delta rules themselves, not the parameters after the step":
+            ws_apply(m, right, 1.0, base=False),
+        "you returned the machine as it was: no step was taken": m,
+    }

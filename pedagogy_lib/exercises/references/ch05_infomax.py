@@ -82,3 +82,32 @@ def clamp_rows(r, labels, labelled):
 def clamped_ref(pi, mu, Sigma, y, labels):
     """The clamped E-step's responsibilities (N, K)."""
     return clamp_rows(normalize_rows(log_joint(pi, mu, Sigma, y)), labels, labels >= 0)
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def clamped_slips(pi, mu, Sigma, y, labels) -> dict:
+    """Named wrong derivations on one problem."""
+    K = pi.shape[0]
+    post = normalize_rows(log_joint(pi, mu, Sigma, y))
+    hard = np.eye(K)[post.argmax(axis=1)]
+    out = {"you returned the posterior for every point: a labelled point's responsibilities are fixed by its "
+           "label, not by the model": post,
+           "you left the mixing proportions pi_k out of the logits (a uniform prior over the classes)":
+               clamp_rows(normalize_rows(log_joint(pi, mu, Sigma, y, prior=False)), labels,
+                               labels >= 0),
+           "you left the -1/2 log|Sigma_k| term out of the logits; it differs between components":
+               clamp_rows(normalize_rows(log_joint(pi, mu, Sigma, y, logdet=False)), labels,
+                               labels >= 0),
+           "you used Sigma_k in the quadratic form where its inverse belongs":
+               clamp_rows(normalize_rows(log_joint(pi, mu, Sigma, y, inverse=False)), labels,
+                               labels >= 0),
+           "you gave the unlabelled points hard assignments (their most probable class); EM's E step keeps the "
+           "whole posterior": clamp_rows(hard, labels, labels >= 0),
+           "you did not normalize the unlabelled points' responsibilities over the classes":
+               clamp_rows(np.exp(log_joint(pi, mu, Sigma, y)), labels, labels >= 0)}
+    if np.any(labels == 0):
+        out["you treated the points labelled 0 as unlabelled: 0 is a class; only -1 marks an unlabelled point"] = \
+            clamp_rows(post, labels, labels > 0)
+    return out

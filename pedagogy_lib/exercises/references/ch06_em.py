@@ -120,3 +120,35 @@ def em_step_ref(theta, y, w, s_plus, s_minus):
     """One EM step from theta: the E step's posterior, then the vertex."""
     q = posterior(two_sigma_log_joint(theta, y, w, s_plus, s_minus))
     return vertex(q, y, s_plus, s_minus)
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def em_step_slips(theta, y, w, sp, sm) -> dict:
+    q = posterior(two_sigma_log_joint(theta, y, w, sp, sm))
+    hard = np.column_stack([q[:, 0] >= q[:, 1], q[:, 0] < q[:, 1]]).astype(float)
+    prior = np.tile([w, 1.0 - w], (len(y), 1))
+    a, b = q[:, 0] / sp**2, q[:, 1] / sm**2
+    grad = float(np.sum((a * (y - theta) - b * (y + theta))))   # gradient of the log likelihood
+    return {
+        "you used hard assignments (argmax of the posterior) instead of the posterior probabilities":
+            vertex(hard, y, sp, sm),
+        "you used q_n1 alone as the weight: the component with mean -theta also pulls on theta":
+            float(np.sum(a * y) / np.sum(a)),
+        "you returned the gradient of the log likelihood, not the new parameter": grad,
+        "you returned the gradient of the average log likelihood, not the new parameter": grad / len(y),
+        "you used the prior (w, 1 - w) instead of the posterior in the E step": vertex(prior, y, sp, sm),
+        "you ran the page's symmetric mixture (weights 1/2, unit variances), not this one":
+            (lambda qs: float(np.mean((qs[:, 0] - qs[:, 1]) * y)))(
+                posterior(two_sigma_log_joint(theta, y, 0.5, 1.0, 1.0))),
+        "you took the M step of a mixture whose components have equal variances":
+            float(np.mean((q[:, 0] - q[:, 1]) * y)),
+        "you left the weights w and 1 - w out of the E step":
+            vertex(posterior(two_sigma_log_joint(theta, y, 0.5, sp, sm)), y, sp, sm),
+        "you left the standard deviations out of the E step (as if both were one)":
+            vertex(posterior(two_sigma_log_joint(theta, y, w, 1.0, 1.0)), y, sp, sm),
+        "you dropped the normalizers 1/sigma of the two densities in the E step":
+            vertex(posterior(np.log([w, 1.0 - w]) - 0.5 * (np.asarray(y)[:, None] - [theta, -theta]) ** 2
+                                       / np.array([sp, sm]) ** 2), y, sp, sm),
+    }

@@ -79,3 +79,53 @@ def em_variant(y, C, Lam, n_iter, *, centred=True, with_cov=True, new_C=True, dr
             Lam = np.diag(S) - np.sum((C_new if new_C else C) * Eyx, axis=1)
         C = C_new
     return C, Lam
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def em_slips(y, C, Lam, n_iter, ll_ref) -> tuple[dict, dict, dict]:
+    """(hints for C, for Lambda, for log_lik) of named wrong versions."""
+    N, L = y.shape
+    named = {
+        "you used the draft's posterior mean K y without subtracting the bias: use K (y - c) with c the sample "
+        "mean, and centred data throughout": {"centred": False},
+        "you left the posterior covariance out of <E[x x^T]>: E[x x^T | y] = Cov[x | y] + E[x] E[x]^T":
+            {"with_cov": False},
+        "you divided the averages by N - 1; maximum likelihood divides by N": {"ddof": 1},
+    }
+    C_hints, L_hints = {}, {}
+    with np.errstate(all="ignore"):
+        for text, kw in named.items():
+            C_hints[text], L_hints[text] = em_variant(y, C, Lam, n_iter, **kw)
+        for text, kw in (("you used the old C in the update of Lambda: the simplification <yy^T> - C <x y^T> "
+                          "needs the new C", {"new_C": False}),
+                         ("your Lambda has the draft's sign on the last term of the expansion (the erratum above): "
+                          "expand <(y - C x)(y - C x)^T> again", {"draft_sign": True})):
+            C_w, L_hints[text] = em_variant(y, C, Lam, n_iter, **kw)
+            if n_iter > 1:                 # the wrong Lambda steers the later iterations of C as well
+                C_hints[text] = C_w
+    C_hints["you returned the starting C"] = C
+    L_hints["you returned the starting Lambda"] = Lam
+    Yc = y - y.mean(axis=0)
+    ll_hints = {
+        "your log likelihood is the average over the data; the exercise asks for the sum": ll_ref / N,
+        "your log likelihood lacks the constant -N L log(2 pi) / 2": ll_ref + 0.5 * N * L * np.log(2 * np.pi),
+        "your log likelihood is of the data about zero: the marginal is N(c, C C^T + Lambda), centred at the "
+        "sample mean c": ll_ref - 0.5 * np.array([_quad_shift(y, Yc, p) for p in _em_path(y, C, Lam, n_iter)]),
+    }
+    return C_hints, L_hints, ll_hints
+
+
+def _em_path(y, C, Lam, n_iter):
+    """The covariances C C^T + Lambda at the start and after each iteration."""
+    out, params = [C @ C.T + np.diag(Lam)], fa.FAParams(C, y.mean(axis=0), Lam)
+    for _ in range(n_iter):
+        params = fl.fa_em_step(params, y, Lambda_floor=1e-9)
+        out.append(params.C @ params.C.T + np.diag(params.Lambda))
+    return out
+
+
+def _quad_shift(y, Yc, Sigma):
+    """sum_n y_n^T Sigma^{-1} y_n - sum_n (y_n - c)^T Sigma^{-1} (y_n - c): what leaving out the mean adds."""
+    return float(np.sum(y * np.linalg.solve(Sigma, y.T).T) - np.sum(Yc * np.linalg.solve(Sigma, Yc.T).T))
