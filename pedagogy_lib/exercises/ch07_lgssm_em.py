@@ -273,70 +273,17 @@ def _m_step_cases():
     return cases
 
 
-def _m_step_slips(args):
-    """Named wrong derivations of Eq. 7.4 on one problem, per parameter."""
-    from .references import ch07_lgssm_em as refs
-    y, mu, U, Uc = args
-    p = SmootherProblem(None, y, mu, U, Uc)
-    T = y.shape[0]
-    E_xx, E_next_prev = refs.moments(p)
-    S10, S00, S_all = sum(E_next_prev), sum(E_xx[:-1]), sum(E_xx)
-    A, Sx, C, Syx_cov, mu1, S1 = refs.m_step_reference(p)
-    # the smoothed means alone have singular second moments when T - 1 < n: no such hint there
-    means = refs.m_step_reference(p, covariances=False) if T - 1 > mu.shape[1] else (None,) * 6
-    Syx = y.T @ mu
-    A_all = np.linalg.solve(S_all.T, S10.T).T
-    A_cross_t = np.linalg.solve(S00.T, S10).T
-    swapped = refs.m_step_reference(p._replace(Upsilon_cross=np.swapaxes(Uc, 1, 2)))
-    cross_t = ("you transposed Upsilon_cross; row t of it already holds the covariance of the later state with "
-               "the earlier one, the order of E[x_t x_{t-1}^T]")
-    no_cov = ("you left out the posterior covariances (smoothed means only): that is least squares on the "
-              "smoothed means, not EM")
-    hints = {
-        "A": {no_cov: means[0],
-              "your denominator sums E[x x^T] over all T steps; the predecessor runs over t = 1..T-1 only": A_all,
-              "you used the transpose of the cross moment, the sum of E[x_{t-1} x_t^T]": A_cross_t,
-              "you multiplied in the wrong order, S00^{-1} S10": np.linalg.solve(S00, S10),
-              cross_t: swapped[0]},
-        "Sigma_x": {no_cov: means[1],
-                    "you divided by T; the transition averages run over the T - 1 transitions": Sx * (T - 1) / T,
-                    "your second moment of x_t sums over all T steps instead of t = 2..T":
-                        (S_all - A @ S10.T) / (T - 1),
-                    cross_t: swapped[1]},
-        "C": {no_cov: means[2],
-              "your sums run over t = 2..T only; the emission statistics use every step":
-                  np.linalg.solve(sum(E_xx[1:]).T, (y[1:].T @ mu[1:]).T).T},
-        "Sigma_y_x": {no_cov: means[3],
-                      "you divided by T - 1; the emission averages run over all T steps":
-                          Syx_cov * T / (T - 1),
-                      "you used the residuals of the smoothed means only, which miss C Upsilon C^T":
-                          refs.isotropic(((y - mu @ C.T).T @ (y - mu @ C.T)) / T),
-                      "your Sigma_y_x is the unrestricted covariance of the residuals; this model's emission "
-                      "noise is s^2 I": (y.T @ y - C @ Syx.T) / T,
-                      "your s^2 does not maximize the emission term over s^2 I: write log det(s^2 I) and the "
-                      "trace term as functions of s^2 before you differentiate":
-                          Syx_cov * y.shape[1]},
-        "mu1": {"you averaged the smoothed means over all steps; mu1 is about the first step":
-                    mu.mean(axis=0)},
-        "Sigma1": {no_cov: means[5],
-                   "you gave the second moment E[x_1 x_1^T] without subtracting the outer product of mu1":
-                       E_xx[0],
-                   "you averaged the smoothed covariances over all steps; Sigma1 is about the first step":
-                       U.mean(axis=0)},
-    }
-    return {name: {what: wrong for what, wrong in found.items() if wrong is not None} for name, found in hints.items()}
-
-
 def m_step_function(fn) -> CheckResult:
     """Exercise (f), ``ex-7-4-m-step-function``: your function ``fn(y, mu_smooth, Upsilon_smooth, Upsilon_cross)``
     returning ``(A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)`` of Eq. 7.4 with ``Sigma_y_x`` = s^2 I. Slips named: no
     posterior covariances, wrong steps or divisors, a transposed cross moment, the wrong order, an uncentred Sigma1, a
     full or summed emission covariance."""
+    from .references import ch07_lgssm_em as refs
     def judge(out, where, y, mu_smooth, U_smooth, U_cross, ref):
         problems = tuple_problems(out, 6, "the six parameters (A, Sigma_x, C, Sigma_y_x, mu1, Sigma1)", where)
         if problems:
             return problems
-        slips = _m_step_slips((y, mu_smooth, U_smooth, U_cross))
+        slips = refs.m_step_slips(SmootherProblem(None, y, mu_smooth, U_smooth, U_cross))
         return [p for name, answer, expected in zip(("A", "Sigma_x", "C", "Sigma_y_x", "mu1", "Sigma1"), out, ref)
                 for p in compare_array(answer, expected, f"{name} on {where}", rtol=1e-7, atol=1e-10,
                                        hints=slips[name])]

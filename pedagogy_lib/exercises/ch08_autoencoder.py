@@ -166,39 +166,6 @@ def _hessian_route_cases():
     return cases
 
 
-def _hessian_route_slips(case):
-    """Named wrong derivations: (hints for d_nu, hints for d_Upsilon)."""
-    from .references import ch08_autoencoder as refs
-    v = lambda **kw: refs.hessian_route_variant(*case, **kw)  # noqa: E731
-    s0 = "you put the prior's covariance S0 itself into the prior's term: recheck how S0 enters the prior's energy"
-    hints_nu = {
-        "you kept the standard normal prior's terms; this prior has a mean and a covariance of its own":
-            v(prior="standard")[0],
-        s0: v(prior="covariance")[0],
-        "you left the prior's mean m0 out of its energy": v(prior="no_mean")[0],
-        "the prior's mean m0 enters with the wrong sign": v(prior="mean_sign")[0],
-        "you left out the prior's contribution to the mean gradient": v(prior="none")[0],
-        "your prior term in the mean gradient treats the prior's covariance as the identity": v(prior="unscaled")[0],
-    }
-    hints_U = {
-        "you kept the standard normal prior's terms; this prior has a covariance of its own": v(prior="standard")[1],
-        s0: v(prior="covariance")[1],
-        "you left out the prior's contribution to the covariance gradient": v(prior="none")[1],
-        "you dropped the factor one half that the Gaussian identity for the covariance brings": v(half=False)[1],
-        "you differentiated the entropy's log-determinant to Upsilon instead of its inverse": v(inverse=False)[1],
-        "the entropy's term enters with the wrong sign (the recognition entropy is subtracted in L_JRE)":
-            v(sign=1.0)[1],
-    }
-    for root, msg in {
-        "covariance": "you scaled the draws by Upsilon itself, which is not a square root of it",
-        "transposed": "you multiplied each draw by the transpose of the Cholesky factor (x = nu + L^T z)",
-        "symmetric": "you used a square root of Upsilon other than the lower Cholesky factor the statement asks "
-                     "for, so your draws are not the checker's",
-    }.items():
-        hints_nu[msg], hints_U[msg] = v(root=root)
-    return hints_nu, hints_U
-
-
 def hessian_route_function(fn) -> CheckResult:
     """Exercise (d), ``ex-8-2-hessian-route``: your function ``fn(nu, Upsilon, Z, grad_x, hess_x, m0, S0)`` returning
     ``(d_nu, d_Upsilon)``, the Monte Carlo gradients of one datum's L_JRE in the recognition mean and covariance under
@@ -210,7 +177,7 @@ def hessian_route_function(fn) -> CheckResult:
         problems = tuple_problems(out, 2, "the pair (d_nu, d_Upsilon)", where)
         if problems:
             return problems
-        hints_nu, hints_U = _hessian_route_slips(case)
+        hints_nu, hints_U = refs.hessian_route_slips(case)
         return (compare_array(out[0], ref_nu, f"d_nu on {where}", rtol=1e-7, atol=1e-9, hints=hints_nu)
                 + compare_array(out[1], ref_U, f"d_Upsilon on {where}", rtol=1e-7, atol=1e-9, hints=hints_U))
 

@@ -114,44 +114,6 @@ def _vae_cases():
     return cases
 
 
-def _vae_slips(C, c, sigma2, Y, nu, log_s, Z):
-    """Named wrong derivations: hints for the estimate, the gradient in nu and the gradient in log s."""
-    from .references import ch08_vae as refs
-    s2 = np.exp(2.0 * log_s)
-    ref_est, ref_nu, ref_ls = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z)
-    closed_resid = Y - c - nu @ C.T
-    closed = (-0.5 * C.shape[0] * np.log(2.0 * np.pi * sigma2)
-              - (np.sum(closed_resid ** 2, axis=1) + s2 @ np.sum(C ** 2, axis=0)) / (2.0 * sigma2)
-              - 0.5 * np.sum(nu ** 2 + s2 - 1.0 - 2.0 * log_s, axis=1))
-    closed_nu = closed_resid @ C / sigma2 - nu
-    closed_ls = -s2 * np.sum(C ** 2, axis=0) / sigma2 - s2 + 1.0
-    sq = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, spread="s2")
-    mean_only = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, spread="mean")
-    as_sd = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, var_as_sd=True)
-    plus = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, kl_sign=-1.0)
-    kl_log = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, kl_log2=False)
-    no_const = refs.vae_variant(C, c, sigma2, Y, nu, log_s, Z, constant=False)
-    g_x = ref_nu + nu                                         # the reconstruction's gradient in the sample
-    s = np.exp(log_s)
-    closed_msg = ("you computed Step 1's closed-form ELBO (the average over draws) and its gradients; the "
-                  "exercise asks for the estimate at the given draws")
-    sq_msg = "you formed the sample with the variances s^2 where the standard deviations s belong"
-    mean_msg = "you evaluated the likelihood at the mean nu: the sample also moves by s times the draw"
-    sd_msg = "you treated sigma2 as a standard deviation; it is the decoder's noise variance"
-    plus_msg = "you added the KL term instead of subtracting it"
-    log_msg = "your KL term has log s where it needs log s^2 (twice log_s)"
-    path_msg = ("your gradient has no pathwise term through the reconstruction (the slip of the source post): "
-                "the sample depends on nu and on s, so the likelihood term has a gradient too")
-    return ({closed_msg: closed, sq_msg: sq[0], mean_msg: mean_only[0], sd_msg: as_sd[0], plus_msg: plus[0],
-             log_msg: kl_log[0], "you left out the normalizing constant of the Gaussian likelihood": no_const[0]},
-            {closed_msg: closed_nu, path_msg: -nu, "you left the KL term's gradient out": g_x,
-             sd_msg: as_sd[1], plus_msg: plus[1]},
-            {closed_msg: closed_ls, path_msg: 1.0 - s2, "you left the KL term's gradient out": g_x * s * Z,
-             sq_msg: sq[2], sd_msg: as_sd[2], plus_msg: plus[2], log_msg: kl_log[2],
-             "you differentiated with respect to s, not log s (the chain rule's factor s is missing)":
-                 g_x * Z - s + 1.0 / s})
-
-
 def vae_estimate_function(fn) -> CheckResult:
     """Exercise (d), ``ex-8-4-3-vae-estimate``: your function ``fn(C, c, sigma2, Y, nu, log_s, Z)`` returning ``(elbo,
     g_nu, g_log_s)``: each datum's one-sample ELBO (N,) and its gradients in nu and log s (N, K). Slips named: the
@@ -163,7 +125,7 @@ def vae_estimate_function(fn) -> CheckResult:
         problems = tuple_problems(out, 3, "the triple (elbo, g_nu, g_log_s)", where)
         if problems:
             return problems
-        return [p for answer, expected, what, hint in zip(out, ref, ("elbo", "g_nu", "g_log_s"), _vae_slips(*case))
+        return [p for answer, expected, what, hint in zip(out, ref, ("elbo", "g_nu", "g_log_s"), refs.vae_slips(*case))
                 for p in compare_array(answer, expected, f"{what} on {where}", rtol=1e-7, atol=1e-9, hints=hint)]
 
     cases = [(f"test problem {i + 1} (N = {case[3].shape[0]}, L = {case[0].shape[0]}, K = {case[0].shape[1]})",

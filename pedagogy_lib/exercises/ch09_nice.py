@@ -133,24 +133,6 @@ def _nice_cases():
     return cases
 
 
-def _nice_slips(Y, masks, nets, sigma) -> dict:
-    """Named wrong log-likelihoods on one problem (the swapped partition only where the halves have equal sizes)."""
-    from .references import ch09_nice as refs
-    hints = {
-        "you left out the log-determinant sum_k sigma_k of the scaling": refs.nice_variant(Y, masks, nets, sigma,
-                                                                                           log_det=False),
-        "you left out the prior's normalizer -(K/2) log(2 pi)":
-            refs.nice_variant(Y, masks, nets, sigma, normalizer=False),
-        "every coupling read the data y instead of the output of the coupling before it: the couplings are "
-        "composed, each acting on what the previous one returned": refs.nice_variant(Y, masks, nets, sigma,
-                                                                                     from_data=True),
-    }
-    if all(2 * m.sum() == m.size for m in masks):
-        hints["you read the masks the other way round: True marks the conditioning part a, which is copied, and "
-              "m is added to the other part"] = refs.nice_variant(Y, masks, nets, sigma, swapped=True)
-    return hints
-
-
 def nice_log_likelihood(fn) -> checker.CheckResult:
     """``ex-9-2-loglik``: your function ``fn(Y, masks, nets, sigma)`` returning log p-hat(y) (Eq. 9.7) for each row
     of ``Y`` under a NICE flow: additive couplings with the boolean ``masks`` (True: the conditioning part), coupling
@@ -161,7 +143,7 @@ def nice_log_likelihood(fn) -> checker.CheckResult:
     def judge(out, where, Y, masks, nets, sigma):
         return checker.compare_array(out, refs.nice_reference(Y, masks, nets, sigma),
                                      f"your vector of log-likelihoods on {where}", rtol=1e-8, atol=1e-10,
-                                     hints=_nice_slips(Y, masks, nets, sigma))
+                                     hints=refs.nice_slips(Y, masks, nets, sigma))
 
     cases = [(f"test problem {i + 1} (K = {Y.shape[1]}, {len(masks)} coupling{'s' if len(masks) > 1 else ''}, "
               f"{len(Y)} row{'s' if len(Y) > 1 else ''})", (Y, masks, nets, sigma))
