@@ -3,7 +3,7 @@ r"""Checkers for the exercises of notebook 10.2.3 (DBNs by greedy stacking); sta
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 
 from ..harmonium.model import EFHParams
 from .checker import (FUNCTION_ANSWER, as_numeric, book_or_drawn, compare_array, compare_scalar, problem_rng, result,
@@ -131,39 +131,6 @@ def _jre_cases():
     return cases
 
 
-def _jre_slips(t0: EFHParams, t1: EFHParams, p_y) -> dict:
-    """Named wrong derivations of Eq. 10.25 on one problem."""
-    from .references import ch10_dbn as refs
-    K = t0.W.shape[0]
-    log_q, log_emit, log_prior, log_Z, negE = refs.jre_tables(t0, t1)
-    keep = p_y > 0
-    J0, _, _ = refs.joint_table(t0)
-    own_prior = np.log(J0.sum(axis=1))                          # the bottom harmonium's own p(x1)
-    log_dbn = np.log(np.exp(log_emit + log_prior[None, :]).sum(axis=1))
-    agg = p_y @ np.exp(log_q)
-    mask = agg > 0
-    out = {"you computed the DBN's marginal relative entropy over y_0 alone; the JRE compares joint "
-           "distributions over (y_0, x_1), and the two agree only when the recognition model is the DBN's "
-           "posterior":
-               float(np.sum(p_y[keep] * (np.log(p_y[keep]) - log_dbn[keep]))),
-           "you used the bottom harmonium's own prior over x_1 instead of theta_1's visible marginal":
-               refs.jre_value(p_y, log_q, log_emit, own_prior),
-           "you kept only the divergence between the aggregated posterior and theta_1's prior (the last line); "
-           "the constant c belongs to the JRE too":
-               float(np.sum(agg[mask] * (np.log(agg[mask]) - log_prior[mask]))),
-           "your prior over x_1 is not normalized: theta_1's log-partition function is missing":
-               refs.jre_value(p_y, log_q, log_emit, log_prior + log_Z),
-           "you left out the data distribution's own log-probability log p(y_0) (a cross-entropy, not a "
-           "relative entropy)": refs.jre_value(p_y, log_q, log_emit, log_prior, data_entropy=False),
-           "you left out the recognition model's own log-probability log q(x_1 | y_0)":
-               refs.jre_value(p_y, log_q, log_emit, log_prior, recognition_entropy=False)}
-    if t1.W.shape[0] == K:                                      # theta_1's hidden marginal has the right size
-        hid = logsumexp(negE, axis=1)
-        out["you used theta_1's hidden-layer marginal as the prior; x_1 is theta_1's visible layer"] = \
-            refs.jre_value(p_y, log_q, log_emit, hid - log_Z)
-    return out
-
-
 def jre_function(fn) -> object:
     """Exercise ``ex-10-2-3-jre-function``: your function ``fn(theta0, theta1, p_y)`` returning the JRE of Eq. 10.25
     in nats, the bottom's posterior as recognition model, ``p_y`` over the 2**M visible states. Slips named: the DBN's
@@ -177,7 +144,7 @@ def jre_function(fn) -> object:
                     "probability zero, and such a state contributes nothing to the sums."]
         log_q, log_emit, log_prior, _, _ = refs.jre_tables(t0, t1)
         return compare_scalar(out, refs.jre_value(p_y, log_q, log_emit, log_prior), f"the JRE on {where}", rtol=1e-8,
-                              atol=1e-10, hints=_jre_slips(t0, t1, p_y))
+                              atol=1e-10, hints=refs.jre_slips(t0, t1, p_y))
 
     cases = [(f"test problem {i + 1} (M = {t0.W.shape[1]}, K = {t0.W.shape[0]}, K2 = {t1.W.shape[0]})",
               (t0, t1, p_y)) for i, (t0, t1, p_y) in enumerate(_jre_cases())]

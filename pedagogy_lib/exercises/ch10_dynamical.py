@@ -176,28 +176,6 @@ def _cd1_cases():
     return cases
 
 
-def _cd1_slips(p, Y, U_x, U_y) -> dict:
-    """What named wrong derivations return on one problem: {message: (dW, db_x, db_y)}."""
-    from .references import ch10_dynamical as refs
-    v = lambda **kw: refs.cd1_variant(p, Y, U_x, U_y, **kw)  # noqa: E731
-    return {
-        "your negative phase regenerated r_t along with y_t: that is CD on the joint over [y_t, r_t], the "
-        "gradient the training loop follows (Step 2), not the conditional's (Step 3)": v(joint=True),
-        "you kept r_t at its starting value: the recurrence never ran": v(recurrence="frozen"),
-        "your r_t already contains y_t; it should summarize y_1, ..., y_{t-1} only": v(recurrence="ahead"),
-        "you started the recurrence from zeros instead of the r_1 the statement gives": v(r_start=0.0),
-        "your positive phase used the hidden sample instead of the hidden probabilities": v(pos_sample=True),
-        "your negative phase used the reconstruction's probabilities instead of its sample y'_t":
-            v(neg_probs=True),
-        "your samples turn a unit on when its uniform is above its probability": v(flipped=True),
-        "you left the dynamic bias W_r r_t out of the negative phase's hidden probabilities":
-            v(dynamic_in_neg=False),
-        "you left the dynamic bias W_r r_t out of the hidden biases altogether (a static RBM on the frames)":
-            v(dynamic=False),
-        "you averaged over the time steps; the statement asks for the sum": v(average=True),
-    }
-
-
 def _as_triple(out):
     if hasattr(out, "W") and hasattr(out, "b_x") and hasattr(out, "b_y"):
         return out.W, out.b_x, out.b_y
@@ -222,7 +200,7 @@ def conditional_cd1_function(fn) -> object:
         triple = _as_triple(out)
         if triple is None:
             return tuple_problems(out, 3, "the three arrays (dW, db_x, db_y)", where)
-        slips = _cd1_slips(p, Y, U_x, U_y)
+        slips = refs.cd1_slips(p, Y, U_x, U_y)
         return [problem for j, name in enumerate(("dW", "db_x", "db_y"))
                 for problem in compare_array(triple[j], ref[j], f"{name} on {where}", rtol=1e-8, atol=1e-10,
                                              hints={msg: wrong[j] for msg, wrong in slips.items()})]

@@ -4,6 +4,7 @@ Hidden layer ``x`` (``K`` units), visible ``y`` (``M`` units), ``W`` of shape ``
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -11,7 +12,7 @@ from scipy.special import expit as _sig
 
 from ..harmonium.datasets import bars_and_stripes
 from ..harmonium.model import EFHParams
-from .engine import Exercise, Part, summative
+from .engine import Exercise, Part, lazy, summative
 from .checker import (FUNCTION_ANSWER, CheckResult, compare_array, compare_scalar, result, problem_rng, check_function,
                       tuple_problems)
 
@@ -235,10 +236,9 @@ def _cd_cases():
     return cases
 
 
-def _slip(name, part):
-    from .references import ch10_rbm_learning as refs
-    return lambda args, expected: refs.cd_update(*args, slip=name)[part]
-
+#: A slip of the CD update: the reference with a switch (``slip=``), computed in references/
+#: when a checker runs.
+_cd_variant = functools.partial(lazy, "ch10_rbm_learning:cd_update", star=True)
 
 _CD_SLIPS = {
     "samples": "you used the sampled hidden states X0 in the positive phase; as on this page, both phases use the "
@@ -256,17 +256,17 @@ _CD = Exercise(
     reference="ch10_rbm_learning:cd_update", function="my_cd_update", signature="(params, Y0, X0, Yk)",
     cases=_cd_cases,
     parts=(Part("dW", "dW on {where}", rtol=1e-9, atol=1e-12,
-                slips={**{_CD_SLIPS[k]: _slip(k, 0) for k in _CD_SLIPS},
+                slips={**{_CD_SLIPS[k]: _cd_variant(slip=k, item=0) for k in _CD_SLIPS},
                        "you built the weight update as visible by hidden; W is hidden by visible, shape (K, M)":
                            lambda args, expected: expected[0].T}),
            Part("db_x", "db_x on {where}", rtol=1e-9, atol=1e-12,
-                slips={**{_CD_SLIPS[k]: _slip(k, 1) for k in _CD_SLIPS if k != "k-probs"},   # that one gives 0
+                slips={**{_CD_SLIPS[k]: _cd_variant(slip=k, item=1) for k in _CD_SLIPS if k != "k-probs"},   # that one gives 0
                        "you left the hidden biases out: their update is the difference of the hidden probabilities' "
-                       "means": _slip("no biases", 1)}),
+                       "means": _cd_variant(slip="no biases", item=1)}),
            Part("db_y", "db_y on {where}", rtol=1e-9, atol=1e-12,
-                slips={**{_CD_SLIPS[k]: _slip(k, 2) for k in ("sign", "plus", "summed")},
+                slips={**{_CD_SLIPS[k]: _cd_variant(slip=k, item=2) for k in ("sign", "plus", "summed")},
                        "you left the visible biases out: their update is the difference of the visible states' "
-                       "means": _slip("no biases", 2)})),
+                       "means": _cd_variant(slip="no biases", item=2)})),
     doc=r"""Exercise 10.2.2 (c), ``ex-10-2-cd-update``: your function ``fn(params, Y0, X0, Yk)`` returning ``(dW, db_x,
     db_y)``, the CD update of Eq. 10.23 averaged over a mini-batch ``Y0`` (B, M), with the hidden probabilities in
     both phases, from the chain's samples: ``X0`` (B, K) drawn at the data and ``Yk`` (B, M) after k steps. Hidden

@@ -1,13 +1,14 @@
 r"""Checkers for the exercises of the notebook "Nonlinear filters" (data assimilation, 2)."""
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
 
 from . import checker
 from .checker import as_numeric, compare_array, compare_scalar, result
-from .engine import Exercise, Part, summative
+from .engine import Exercise, Part, lazy, summative
 
 __all__ = ["UTProblem", "EX_UT", "ForecastProblem", "EX_FORECAST", "CUBE", "sigma_points", "ekf_forecast_cov",
            "linearization_bias", "ukf_cycle", "adf_update"]
@@ -176,24 +177,6 @@ def _ukf_cases():
     return cases
 
 
-def _ukf_slips(*args) -> tuple[dict, dict]:
-    """(mean hints, covariance hints) of named wrong cycles on one problem."""
-    from .references import da_filters as refs
-    named = {
-        "you left the model error Sigma_x out of the forecast covariance": refs.ukf_variant(*args, noise=False),
-        "your forecast mean is the image of the mean, flow(mu), as in the EKF; the UKF's is the weighted mean of "
-        "the images of the sigma points": refs.ukf_variant(*args, centre_mean=True),
-        "you placed the sigma points along the rows of the Cholesky factor L; they are mu +- its columns":
-            refs.ukf_variant(*args, rows=True),
-        "your covariance weights add 1 - alpha^2 + beta = 2 to the centre point (da.sigma_points's default "
-        "beta = 2); the exercise uses the mean's weights for the covariance too": refs.ukf_variant(*args, beta=2.0),
-        "you used a square root of (n + lambda) Upsilon other than its Cholesky factor; for a nonlinear flow the "
-        "forecast depends on that choice, and the exercise fixes L = np.linalg.cholesky((n + lambda) Upsilon)":
-            refs.ukf_variant(*args, root="symmetric"),
-    }
-    return {k: v[0] for k, v in named.items()}, {k: v[1] for k, v in named.items()}
-
-
 def ukf_cycle(fn) -> "result":
     """``ex-da-2-ukf-cycle``: your function ``fn(mu, Upsilon, y, flow, Sigma_x, C, c, Sigma_y_x)`` returning the pair
     ``(mu_filt, Upsilon_filt)`` after one UKF cycle: the unscented forecast (alpha = 1, kappa = 1, Cholesky sigma
@@ -206,7 +189,7 @@ def ukf_cycle(fn) -> "result":
         if problems:
             return problems
         mu_ref, U_ref = refs.ukf_reference(*args)
-        hints_mu, hints_U = _ukf_slips(*args)
+        hints_mu, hints_U = refs.ukf_slips(*args)
         return (compare_array(out[0], mu_ref, f"mu_filt on {where}", rtol=1e-8, atol=1e-10, hints=hints_mu)
                 or compare_array(out[1], U_ref, f"Upsilon_filt on {where}", rtol=1e-8, atol=1e-10, hints=hints_U))
 
@@ -251,10 +234,9 @@ def _adf_cases():
             for i, (what, args) in enumerate(problems)]
 
 
-def _adf_slip(name, part):
-    from .references import da_filters as refs
-    return lambda args, expected: refs.adf_update(*args, slip=name)[part]
-
+#: A slip of the ADF update: the reference with a switch (``slip=``), computed in references/
+#: when a checker runs.
+_adf_variant = functools.partial(lazy, "da_filters:adf_update", star=True)
 
 _ADF_SLIPS = {
     "prior": "you returned the forecast's moments, not the posterior's: weight each state by the likelihood of y",
@@ -269,11 +251,11 @@ _ADF = Exercise(
     reference="da_filters:adf_update", function="my_adf_update", signature="(m, v, y, h, Sigma_y_x)",
     cases=_adf_cases,
     parts=(Part("mean", "the mean on {where}", kind="scalar", rtol=1e-6, atol=1e-6,
-                slips={message: _adf_slip(key, 0) for key, message in _ADF_SLIPS.items()}),
+                slips={message: _adf_variant(slip=key, item=0) for key, message in _ADF_SLIPS.items()}),
            Part("variance", "the variance on {where}", kind="scalar", rtol=1e-6, atol=1e-9,
-                slips={**{message: _adf_slip(key, 1) for key, message in _ADF_SLIPS.items()},
+                slips={**{message: _adf_variant(slip=key, item=1) for key, message in _ADF_SLIPS.items()},
                        "you gave the posterior's second moment about zero, E[x^2 | y], not its variance":
-                           _adf_slip("raw", 1)})),
+                           _adf_variant(slip="raw", item=1)})),
     doc=r"""``ex-da-2-adf-update``: your function ``fn(m, v, y, h, Sigma_y_x)`` returning the pair ``(mean, variance)`` of
     the posterior N(x; m, v) N(y; h(x), Sigma_y_x) / p(y) of a scalar state, the ADF's measurement update, to a
     relative accuracy of 1e-6. Hidden problems drawn for each student: a bimodal posterior, a linear, a cubic and a

@@ -172,15 +172,10 @@ def test_the_scan_finds_a_reference_left_in_a_checker_module():
 # answer itself. A table of named slips for a function answer escapes it twice: it needs a hidden
 # problem's arguments, and its entries are one step from the reference rather than the reference
 # (ch08_diffusion's mean-loss table held the reference plus d/2, and its reverse-step table held the
-# reference itself wherever l > 1). So a slip table that the references build lives in references/;
-# a checker module may still hold one it builds by itself from the problem.
-
-#: Slip tables built from references/ that still sit in a checker module. This list may only
-#: shrink: move a table into the module's references and delete its entry here.
-SLIP_TABLES_LEFT = {
-    "ch10_dbn": {"_jre_slips"}, "ch10_dynamical": {"_cd1_slips"}, "ch10_rbm_learning": {"_slip"},
-    "da_filters": {"_ukf_slips", "_adf_slip"},
-}
+# reference itself wherever l > 1). So a slip table that the references build lives in references/,
+# and no checker module may hold one (the last ones moved out with issue 68); a checker module may
+# still hold a table it builds by itself from the problem, or name a slip of references/ with
+# engine.lazy.
 
 
 def slip_tables_from_references(source: str) -> set[str]:
@@ -199,9 +194,9 @@ def slip_tables_from_references(source: str) -> set[str]:
 @pytest.mark.parametrize("name", MODULES)
 def test_slip_tables_built_from_references_live_there(name):
     source = inspect.getsource(importlib.import_module(f"pedagogy_lib.exercises.{name}"))
-    new = slip_tables_from_references(source) - SLIP_TABLES_LEFT.get(name, set())
-    assert not new, (f"pedagogy_lib.exercises.{name}: {sorted(new)} build slip tables from the references in the "
-                     f"checker module, one attribute away in the notebook; move them into references/")
+    found = slip_tables_from_references(source)
+    assert not found, (f"pedagogy_lib.exercises.{name}: {sorted(found)} build slip tables from the references in "
+                       f"the checker module, one attribute away in the notebook; move them into references/")
 
 
 def test_the_slip_table_rule_catches_the_mean_loss_table():
@@ -218,4 +213,3 @@ def test_the_slip_table_rule_catches_the_mean_loss_table():
              "    return {'you kept the trace term': mean_loss(v, rho, l, x0, z, mu) + 0.5 * x0.shape[1]}\n")
     assert slip_tables_from_references(leaked) == {"_mean_loss_slips"}
     assert slip_tables_from_references(moved) == set()
-    assert "ch08_diffusion" not in SLIP_TABLES_LEFT

@@ -78,3 +78,38 @@ def jre_value(p_y, log_q, log_emit, log_prior, *, data_entropy=True, recognition
     if recognition_entropy:
         terms = terms + log_q[keep]
     return float(np.sum(w * terms))
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def jre_slips(t0: EFHParams, t1: EFHParams, p_y) -> dict:
+    """Named wrong derivations of Eq. 10.25 on one problem."""
+    K = t0.W.shape[0]
+    log_q, log_emit, log_prior, log_Z, negE = jre_tables(t0, t1)
+    keep = p_y > 0
+    J0, _, _ = joint_table(t0)
+    own_prior = np.log(J0.sum(axis=1))                          # the bottom harmonium's own p(x1)
+    log_dbn = np.log(np.exp(log_emit + log_prior[None, :]).sum(axis=1))
+    agg = p_y @ np.exp(log_q)
+    mask = agg > 0
+    out = {"you computed the DBN's marginal relative entropy over y_0 alone; the JRE compares joint "
+           "distributions over (y_0, x_1), and the two agree only when the recognition model is the DBN's "
+           "posterior":
+               float(np.sum(p_y[keep] * (np.log(p_y[keep]) - log_dbn[keep]))),
+           "you used the bottom harmonium's own prior over x_1 instead of theta_1's visible marginal":
+               jre_value(p_y, log_q, log_emit, own_prior),
+           "you kept only the divergence between the aggregated posterior and theta_1's prior (the last line); "
+           "the constant c belongs to the JRE too":
+               float(np.sum(agg[mask] * (np.log(agg[mask]) - log_prior[mask]))),
+           "your prior over x_1 is not normalized: theta_1's log-partition function is missing":
+               jre_value(p_y, log_q, log_emit, log_prior + log_Z),
+           "you left out the data distribution's own log-probability log p(y_0) (a cross-entropy, not a "
+           "relative entropy)": jre_value(p_y, log_q, log_emit, log_prior, data_entropy=False),
+           "you left out the recognition model's own log-probability log q(x_1 | y_0)":
+               jre_value(p_y, log_q, log_emit, log_prior, recognition_entropy=False)}
+    if t1.W.shape[0] == K:                                      # theta_1's hidden marginal has the right size
+        hid = logsumexp(negE, axis=1)
+        out["you used theta_1's hidden-layer marginal as the prior; x_1 is theta_1's visible layer"] = \
+            jre_value(p_y, log_q, log_emit, hid - log_Z)
+    return out

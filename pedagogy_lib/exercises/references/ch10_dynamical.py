@@ -68,3 +68,27 @@ def cd1_variant(p: EFHParams, Y, U_x, U_y, *, r_start=0.5, recurrence="past", jo
     if average:
         dW, db_x, db_y = dW / T, db_x / T, db_y / T
     return dW, db_x, db_y
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def cd1_slips(p, Y, U_x, U_y) -> dict:
+    """What named wrong derivations return on one problem: {message: (dW, db_x, db_y)}."""
+    v = lambda **kw: cd1_variant(p, Y, U_x, U_y, **kw)  # noqa: E731
+    return {
+        "your negative phase regenerated r_t along with y_t: that is CD on the joint over [y_t, r_t], the "
+        "gradient the training loop follows (Step 2), not the conditional's (Step 3)": v(joint=True),
+        "you kept r_t at its starting value: the recurrence never ran": v(recurrence="frozen"),
+        "your r_t already contains y_t; it should summarize y_1, ..., y_{t-1} only": v(recurrence="ahead"),
+        "you started the recurrence from zeros instead of the r_1 the statement gives": v(r_start=0.0),
+        "your positive phase used the hidden sample instead of the hidden probabilities": v(pos_sample=True),
+        "your negative phase used the reconstruction's probabilities instead of its sample y'_t":
+            v(neg_probs=True),
+        "your samples turn a unit on when its uniform is above its probability": v(flipped=True),
+        "you left the dynamic bias W_r r_t out of the negative phase's hidden probabilities":
+            v(dynamic_in_neg=False),
+        "you left the dynamic bias W_r r_t out of the hidden biases altogether (a static RBM on the frames)":
+            v(dynamic=False),
+        "you averaged over the time steps; the statement asks for the sum": v(average=True),
+    }

@@ -65,3 +65,23 @@ def adf_update(m, v, y, h, Sigma_y_x, *, slip: str = ""):
     if slip == "raw":
         return mean, var + mean ** 2
     return mean, var
+
+
+# --- slip tables: what named wrong derivations give on one hidden problem (some entries are one step
+# from the reference, so they live here, out of the checker module's reach) ---
+
+def ukf_slips(*args) -> tuple[dict, dict]:
+    """(mean hints, covariance hints) of named wrong cycles on one problem."""
+    named = {
+        "you left the model error Sigma_x out of the forecast covariance": ukf_variant(*args, noise=False),
+        "your forecast mean is the image of the mean, flow(mu), as in the EKF; the UKF's is the weighted mean of "
+        "the images of the sigma points": ukf_variant(*args, centre_mean=True),
+        "you placed the sigma points along the rows of the Cholesky factor L; they are mu +- its columns":
+            ukf_variant(*args, rows=True),
+        "your covariance weights add 1 - alpha^2 + beta = 2 to the centre point (da.sigma_points's default "
+        "beta = 2); the exercise uses the mean's weights for the covariance too": ukf_variant(*args, beta=2.0),
+        "you used a square root of (n + lambda) Upsilon other than its Cholesky factor; for a nonlinear flow the "
+        "forecast depends on that choice, and the exercise fixes L = np.linalg.cholesky((n + lambda) Upsilon)":
+            ukf_variant(*args, root="symmetric"),
+    }
+    return {k: v[0] for k, v in named.items()}, {k: v[1] for k, v in named.items()}
