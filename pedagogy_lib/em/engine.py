@@ -63,6 +63,25 @@ class CovarianceFloorWarning(UserWarning):
     """
 
 
+#: A covariance floor ``reg_covar`` is "large against the data" when it is at least this fraction of the data's
+#: smallest variance: it then binds on covariances that are not collapsing (issue 69).
+FLOOR_DATA_RATIO = 1e-3
+
+
+def floor_against_data(reg_covar: float, data_var: float, binds_on: str, example: str) -> str | None:
+    """Why a covariance floor bound, when the reason is the data's units: the clause a
+    :class:`CovarianceFloorWarning` of the mixture, HMM and LGSSM M steps gives when ``reg_covar`` (absolute,
+    in the units of y squared) is at least :data:`FLOOR_DATA_RATIO` of the data's smallest variance
+    ``data_var``; ``None`` otherwise, when the floor bound because a covariance is collapsing. ``binds_on``
+    names what it binds on ("components that are"), ``example`` a scale for the advice ("1e-6")."""
+    if not (data_var > 0.0 and reg_covar >= FLOOR_DATA_RATIO * data_var):
+        return None
+    return (f"because the floor is not small against the data: reg_covar is absolute, in the units of y squared, "
+            f"and the data's own smallest variance is {data_var:.3g} (ratio {reg_covar / data_var:.3g}, at least "
+            f"{FLOOR_DATA_RATIO:g}), so it binds on {binds_on} not collapsing. Rescale y or pass a reg_covar scaled "
+            f"with the data (e.g. {example} * {data_var:.3g}). This M step is not exact EM.")
+
+
 class EmptyComponentWarning(UserWarning):
     """A component received (numerically) zero total responsibility; its parameters were kept."""
 

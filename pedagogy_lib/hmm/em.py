@@ -69,6 +69,7 @@ from . import inference as hmm
 from . import kernels
 from ..core.checks import positive_scalar, as_array, as_scalar, check_backend, check_choice, check_moments, check_emission_table, check_int, check_positive, check_prob_vector, check_rng, check_spd
 from ..em.engine import (CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts, run_em,
+                         floor_against_data,
                          units_log_shift)
 from ..core.jit import choose
 from ..core.linalg import TAU, chol_logdet_trace, symmetrize
@@ -436,11 +437,6 @@ def _q(params, chol, stats):
 # M step
 # ---------------------------------------------------------------------------------------------
 
-#: The floor is "large against the data" when it is at least this fraction of the data's smallest variance:
-#: then it binds on states that are not collapsing, and its warning says so (issue 69).
-FLOOR_DATA_RATIO = 1e-3
-
-
 def _data_spread(N_k, mu, scatter):
     """The data's smallest variance (smallest eigenvalue of their covariance) from the M step's statistics:
     the law of total covariance, within plus between states."""
@@ -462,12 +458,8 @@ def _floor(Sigma, reg_covar, data_var):
         lam_k, V = np.linalg.eigh(Sigma[k])
         Sigma[k] = symmetrize((V * np.maximum(lam_k, reg_covar)) @ V.T)
     which, smallest, v = np.flatnonzero(low).tolist(), float(lam[:, 0].min()), data_var()
-    if v > 0.0 and reg_covar >= FLOOR_DATA_RATIO * v:
-        why = (f"because the floor is not small against the data: reg_covar is absolute, in the units of y squared, "
-               f"and the data's own smallest variance is {v:.3g} (ratio {reg_covar / v:.3g}, at least "
-               f"{FLOOR_DATA_RATIO:g}), so it binds on states that are not collapsing. Rescale y or pass a reg_covar "
-               f"scaled with the data (e.g. 1e-6 * {v:.3g}). This M step is not exact EM.")
-    else:
+    why = floor_against_data(reg_covar, v, "states that are", "1e-6")
+    if why is None:
         why = (f"against the data's smallest variance {v:.3g}: a state is collapsing onto a point or subspace, where "
                "the likelihood is unbounded. Its covariance was floored, so this M step is not exact EM.")
     warnings.warn(f"covariance floor reg_covar = {reg_covar:.3g} bound for state(s) {which} (smallest eigenvalue "

@@ -87,7 +87,8 @@ from . import kalman, kernels
 from ..core.checks import (positive_scalar, as_array, as_scalar, check_backend, check_moments, check_psd, check_int,
                            check_rng)
 from ..core.jit import choose
-from ..em.engine import CovarianceFloorWarning, EMModel, EMResult, best_of_restarts, run_em, units_log_shift
+from ..em.engine import (CovarianceFloorWarning, EMModel, EMResult, best_of_restarts, floor_against_data, run_em,
+                         units_log_shift)
 from . import model as lgssm_model
 from .model import LGSSMParams
 from ..core.linalg import TAU, chol_logdet, symmetrize
@@ -377,11 +378,6 @@ def _floor(Sigma, reg_covar, name, floored):
     return symmetrize((Q * np.maximum(lam, max(reg_covar, np.finfo(float).tiny))) @ Q.T)
 
 
-#: The floor is "large against the data" when it is at least this fraction of the data's smallest variance:
-#: then it binds on Sigma_y_x because of y's units, not because a dimension is noise-free (issue 69).
-FLOOR_DATA_RATIO = 1e-3
-
-
 def _data_spread(stats):
     """The smallest variance of the observed y (smallest eigenvalue of their 1/N covariance), from the
     statistics: S_yy / n_obs minus the outer product of the mean S_yw[:, -1] / n_obs (w_t ends in 1)."""
@@ -395,13 +391,9 @@ def _floor_message(reg_covar, floored, stats):
     the data and bound for Sigma_y_x, else the boundary of positive definite matrices."""
     head = f"covariance floor reg_covar = {reg_covar:.3g} bound for {', '.join(floored)}"
     if any(f.startswith("Sigma_y_x") for f in floored) and stats.n_obs > 1:
-        v = _data_spread(stats)
-        if v > 0.0 and reg_covar >= FLOOR_DATA_RATIO * v:
-            return (f"{head}, because the floor is not small against the data: reg_covar is absolute, in the units "
-                    f"of y squared for Sigma_y_x (and of the latent state squared for Sigma_x and Sigma1), and the "
-                    f"data's own smallest variance is {v:.3g} (ratio {reg_covar / v:.3g}, at least "
-                    f"{FLOOR_DATA_RATIO:g}), so it binds on a noise covariance that is not collapsing. Rescale y or "
-                    f"pass a reg_covar scaled with the data (e.g. 1e-9 * {v:.3g}, or 0). This M step is not exact EM.")
+        why = floor_against_data(reg_covar, _data_spread(stats), "a noise covariance that is", "1e-9")
+        if why:
+            return f"{head}, {why} (For Sigma_x and Sigma1 it is in the units of the latent state squared; 0 is allowed.)"
     return (f"{head}: the maximizer lies on (or beyond) the boundary of positive definite matrices, e.g. Sigma1 "
             "from a single sequence shrinking towards zero, or noise-free dimensions. The covariance was floored, "
             "so this M step is not exact EM and the log likelihood may dip slightly.")

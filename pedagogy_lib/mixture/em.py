@@ -76,6 +76,7 @@ from scipy.linalg import solve_triangular
 from ..core.checks import (DivergenceError, positive_scalar, as_array, as_scalar, check_backend, check_choice, check_int,
                            check_labels, check_moments, check_positive, check_prob_rows, check_rng)
 from ..em.engine import (ConvergenceWarning, CovarianceFloorWarning, EmptyComponentWarning, EMModel, EMResult, best_of_restarts,
+                         floor_against_data,
                          run_em, units_log_shift)
 from ..core.jit import choose
 from ..core.linalg import TAU, chol_logdet_trace, symmetrize
@@ -310,11 +311,6 @@ def _m_step(stats: GMMStats, covariance_type: str, reg_covar: float, old: GMMPar
     return GMMParams(pi, mu, Sigma), chol
 
 
-#: The floor is "large against the data" when it is at least this fraction of the data's smallest variance:
-#: then it binds on components that are not collapsing, and its warning says so (issue 69).
-FLOOR_DATA_RATIO = 1e-3
-
-
 def _data_spread(N_k, mu, scatter, covariance_type):
     """The data's smallest variance (smallest eigenvalue of their covariance; smallest column variance for
     ``"diag"``), from the M step's statistics: the law of total covariance, within plus between components."""
@@ -329,12 +325,9 @@ def _data_spread(N_k, mu, scatter, covariance_type):
 
 def _floor_reason(reg_covar: float, smallest: float, data_var: float, what: str) -> str:
     """The one sentence a covariance-floor warning gives for why the floor bound."""
-    if data_var > 0.0 and reg_covar >= FLOOR_DATA_RATIO * data_var:
-        return (f"covariance floor reg_covar = {reg_covar:.3g} bound for {what} (smallest eigenvalue {smallest:.3g}) "
-                f"because the floor is not small against the data: reg_covar is absolute, in the units of y squared, "
-                f"and the data's own smallest variance is {data_var:.3g} (ratio {reg_covar / data_var:.3g}, at least "
-                f"{FLOOR_DATA_RATIO:g}), so it binds on components that are not collapsing. Rescale y or pass a "
-                f"reg_covar scaled with the data (e.g. 1e-6 * {data_var:.3g}). This M step is not exact EM.")
+    why = floor_against_data(reg_covar, data_var, "components that are", "1e-6")
+    if why:
+        return f"covariance floor reg_covar = {reg_covar:.3g} bound for {what} (smallest eigenvalue {smallest:.3g}) {why}"
     return (f"covariance floor reg_covar = {reg_covar:.3g} bound for {what} (smallest eigenvalue {smallest:.3g}, "
             f"against the data's smallest variance {data_var:.3g}): the component is collapsing onto a point or "
             "subspace, where the likelihood is unbounded. Its covariance was floored, so this M step is not exact EM.")
