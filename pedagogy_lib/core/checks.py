@@ -309,6 +309,25 @@ def spd_tolerance(n: int) -> float:
     return SPD_ULPS * max(int(n), 1) * EPS
 
 
+def scaled_min_eig(S: np.ndarray) -> np.ndarray:
+    """Smallest eigenvalue of ``S`` (a float array ``(..., n, n)``, symmetric) scaled to unit diagonal, per
+    matrix of the stack; ``-inf`` where the scaling fails (a diagonal entry not positive, or an entry not
+    finite). :func:`check_spd` calls a matrix singular to working precision when this is at most
+    :func:`spd_tolerance`; callers that must judge a stack of matrices without raising at the first (the
+    sparse-coding Laplace step and E step, on a precision and its computed inverse) apply the rule with it.
+    Not in ``__all__``: a helper of the library's families."""
+    S = np.asarray(S, dtype=float)
+    dg = np.diagonal(S, axis1=-2, axis2=-1)
+    out = np.full(S.shape[:-2], -np.inf)
+    with np.errstate(all="ignore"):
+        r = 1.0 / np.sqrt(dg)
+        Z = S * r[..., :, None] * r[..., None, :]
+        ok = np.all(dg > 0, axis=-1) & np.all(np.isfinite(Z), axis=(-2, -1))
+    if np.any(ok):
+        out[ok] = np.linalg.eigvalsh(Z[ok])[..., 0]
+    return out
+
+
 def _is_symmetric(S: np.ndarray, rtol: float = SYM_RTOL) -> bool:
     scale = np.maximum(np.max(np.abs(S), axis=(-2, -1)), 1e-300)
     return bool(np.all(np.max(np.abs(S - np.swapaxes(S, -1, -2)), axis=(-2, -1)) <= rtol * scale))

@@ -57,7 +57,7 @@ import numpy as np
 from scipy import integrate, optimize, special
 
 from ..core.checks import (positive_scalar, as_array, check_choice, check_int, check_positive, check_rng,
-                           spd_tolerance)
+                           scaled_min_eig, spd_tolerance)
 from ..core.linalg import TAU, chol_logdet, spd_inverse, symmetrize
 
 __all__ = [
@@ -940,31 +940,11 @@ def laplace_approximation(y, model: SparseCodingModel, *, method: str = "auto", 
     return LaplaceApproximation(x0, H, Sigma, res.energy, lZ, float(log_ev), res)
 
 
-def scaled_min_eig(S) -> np.ndarray:
-    """Smallest eigenvalue of each matrix of a stack ``(N, K, K)`` scaled to unit diagonal, ``-inf`` where the
-    scaling fails (a diagonal entry not positive, or an entry not finite).
-
-    The rule of :func:`~pedagogy_lib.core.checks.check_spd` calls a matrix singular to working precision
-    when this is at most ``spd_tolerance(K)``. :func:`laplace_approximation` applies it to the Hessian at
-    the mode and the E step of :mod:`~pedagogy_lib.factor.sparse_coding_em` to its precisions (Eq. 8.11);
-    both also apply it to the computed inverse. Not in ``__all__``: a helper of this family.
-    """
-    dg = np.einsum("nkk->nk", S)
-    out = np.full(S.shape[0], -np.inf)
-    with np.errstate(all="ignore"):
-        r = 1.0 / np.sqrt(dg)
-        Z = S * r[:, :, None] * r[:, None, :]
-        ok = np.all(dg > 0, axis=1) & np.all(np.isfinite(Z), axis=(1, 2))
-    if np.any(ok):
-        out[ok] = np.linalg.eigvalsh(Z[ok])[:, 0]
-    return out
-
-
 def _factor_hessian(H, x0, model):
     """The Cholesky factor of the Hessian at the mode and its inverse, or a ValueError that says why not.
 
     Refuses a Hessian that is indefinite (only the Cauchy prior's energy has negative curvature) or
-    singular to working precision by the rule of ``check_spd`` (see :func:`scaled_min_eig`)."""
+    singular to working precision by the rule of ``check_spd`` (see :func:`~pedagogy_lib.core.checks.scaled_min_eig`)."""
     K = H.shape[0]
     tol = spd_tolerance(K)
     with np.errstate(all="ignore"):

@@ -63,8 +63,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from ..core.checks import as_array, as_scalar, check_int, check_spd, spd_tolerance
-from .sparse_coding import SparseCodingModel, make_model, revalidate_model, scaled_min_eig, soft_threshold
+from ..core.checks import as_array, as_scalar, check_int, check_spd, scaled_min_eig, spd_tolerance
+from .sparse_coding import SparseCodingModel, make_model, revalidate_model, soft_threshold
 
 __all__ = ["Recognition", "SparseEMResult", "batch_map", "e_step", "expected_abs", "free_energy", "m_step",
            "sparse_coding_em"]
