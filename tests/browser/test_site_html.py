@@ -216,3 +216,12 @@ def test_the_phone_check_names_a_wide_figure_without_a_drawing():
     problems, drawings = _phone_problems("p.html", page, PHONE_COLUMN_PX, "(max-width: 40rem)")
     assert drawings == 2 and len(problems) == 2
     assert "900 px wide has no drawing" in problems[0] and "500 px wide" in problems[1]
+
+
+def test_only_the_search_page_loads_the_search_index(site_root):
+    """_templates/layout.html: a book page does not load searchindex.js (about 500 kB, growing with the book),
+    which the theme loaded on every page for a search-as-you-type the book leaves off; search.html does."""
+    pages = [p for p in (site_root / "chapters").rglob("*.html")]
+    assert pages
+    assert not [p.name for p in pages if "searchindex.js" in p.read_text(encoding="utf-8")]
+    assert "searchindex.js" in (site_root / "search.html").read_text(encoding="utf-8")
