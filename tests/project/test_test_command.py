@@ -220,21 +220,39 @@ def _family_folders() -> set[str]:
     return {p.parent.name for p in (ROOT / "tests").glob("*/test_*.py") if p.parent.name != "browser"}
 
 
-@pytest.mark.slow
-def test_the_check_collects_tests_of_every_family_and_the_slip_checks_but_no_browser_test():
-    """The selection of ``python3 tasks.py check`` (pytest's defaults from pyproject.toml, then
-    ``tasks.CHECK_PYTEST`` less its run options), collected as the command collects it."""
+def _check_selection(request) -> tuple[list[str], int]:
+    """The node ids ``python3 tasks.py check`` selects and how many it deselects.
+
+    When this session collected every test module (as the test command's pytest does), they are read from
+    its items: an item is selected when it carries neither the ``slow`` nor the ``heavy`` mark, which is what
+    the check's ``-m "not slow and not heavy"`` (asserted below) matches. Run alone, the test collects the
+    tree as the check does, in a subprocess."""
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py")
+               if "browser" not in p.parts and "fixtures" not in p.parts}
+    items = request.session.items
+    if modules <= {item.nodeid.partition("::")[0] for item in items}:
+        ids = [i.nodeid for i in items if i.nodeid.startswith("tests/")
+               and not {"slow", "heavy"} & {m.name for m in i.iter_markers()}]
+        return ids, sum(1 for i in items if i.nodeid.startswith("tests/")) - len(ids)
     marks = tasks.CHECK_PYTEST[tasks.CHECK_PYTEST.index("-m"):][:2]
     out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *marks],
                          cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     ids = [line for line in out.stdout.splitlines() if "::" in line]
+    return ids, int(re.search(r"/(\d+) tests collected \((\d+) deselected\)", out.stdout).group(2))
+
+
+@pytest.mark.slow
+def test_the_check_collects_tests_of_every_family_and_the_slip_checks_but_no_browser_test(request):
+    """The selection of ``python3 tasks.py check`` (pytest's defaults from pyproject.toml, then
+    ``tasks.CHECK_PYTEST`` less its run options)."""
+    assert tasks.CHECK_PYTEST[tasks.CHECK_PYTEST.index("-m") + 1] == "not slow and not heavy"
+    ids, deselected = _check_selection(request)
     folders = {i.split("/")[1] for i in ids}
     assert not _family_folders() - folders, f"no test of {sorted(_family_folders() - folders)} in the check"
     assert "browser" not in folders and all(i.startswith("tests/") for i in ids)
     missing = [c for c in SLIP_CHECKS if not any(i == c or i.startswith(c + "[") for i in ids)]
     assert not missing, missing
-    deselected = int(re.search(r"/(\d+) tests collected \((\d+) deselected\)", out.stdout).group(2))
     assert deselected > 0                                    # the slow and heavy tests stayed out
 
 
