@@ -15,7 +15,8 @@ def _choice(values):
     return lambda rng: round(float(rng.choice(values)), 1)
 
 
-#: Exercises (a) and (b): the shared mean of N(mu 1, I) and the latent dimension; f(x) = x_1^2.
+#: Exercises (a) and (b): the shared mean of N(mu 1, I), for the cost f(x) = x_1^2 + x_2^2 in (a)
+#: (K >= 2) and the page's f(x) = x_1^2 in (b); the latent dimension K of (b).
 EX_MU = book_or_drawn(1.5, _choice([m for m in np.arange(0.6, 2.55, 0.1) if abs(m - 1.5) > 0.05]), seed=8211)
 EX_K = book_or_drawn(10, lambda rng: int(rng.choice([k for k in range(4, 17) if k != 10])), seed=8212)
 
