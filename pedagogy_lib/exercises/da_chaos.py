@@ -49,7 +49,9 @@ def predictability_time(answer) -> "result":
 
 def _tlm_cases():
     """Hidden problems ``(x, dx, dt, n_steps)``: states on and off the attractor, steps of three sizes, cycles of
-    one to 25 steps, and the fixed point at the origin."""
+    one to 25 steps, the fixed point at the origin, and two perturbations of length 1e-8 and 1e4. The tangent-linear
+    model is exactly linear in ``dx``; a difference quotient of the cycle with a fixed step is not (at 1e-8 rounding
+    swamps it, at 1e4 the cycle's curvature does), so those two cases tell a derivative from a difference."""
     from .references import da_chaos as refs
     r = checker.problem_rng(6302)
     x_att = refs.rk4_cycle(r.uniform([-10, -10, 15], [10, 10, 35]), 0.01, 800)     # eight time units of spin-up
@@ -58,6 +60,9 @@ def _tlm_cases():
                            (refs.rk4_cycle(x_att, 0.01, 137), 0.02, 1),
                            (r.uniform([-15, -20, 0], [15, 20, 45]), 0.01, 25), (np.zeros(3), 0.01, 3)]:
         cases.append((x, r.normal(size=3), dt, n_steps))
+    for size in (1e-8, 1e4):
+        dx = r.normal(size=3)
+        cases.append((x_att, size * dx / np.linalg.norm(dx), 0.01, 10))
     return cases
 
 
@@ -65,7 +70,8 @@ def tangent_linear_cycle(fn) -> "result":
     """``ex-da-1-tlm``: your function ``fn(x, dx, dt, n_steps)`` returning the pair ``(x_next, dx_next)``: ``n_steps``
     RK4 steps of Lorenz-63 from ``x`` (3,) and the tangent-linear model of those steps applied to ``dx`` (3,).
     Slips named: the Jacobian at the start of each step for every stage, the base state left at x, a transposed
-    Jacobian, stages that leave out the previous stage's perturbation."""
+    Jacobian, stages that leave out the previous stage's perturbation. Among the cases are perturbations of length
+    1e-8 and 1e4, which a difference quotient of the cycle does not pass (:func:`_tlm_cases`)."""
     from .references import da_chaos as refs
     from ..assimilation import lorenz as _lorenz
 
@@ -85,12 +91,23 @@ def tangent_linear_cycle(fn) -> "result":
             "your stages apply the Jacobian to dx alone: stage i perturbs the point x + c dt k_{i-1}, so its "
             "perturbation is dx + c dt dk_{i-1}": refs.tlm_variant(x, dx, dt, n_steps, chained=False)[1],
         }
-        return (checker.compare_array(out[0], x_ref, f"x_next on {where}", rtol=1e-9, atol=1e-10, hints=hints_x)
-                or checker.compare_array(out[1], d_ref, f"dx_next on {where}", rtol=1e-8, atol=1e-10,
-                                         hints=hints_d))
+        size = float(np.linalg.norm(dx))         # the floor scales with dx: M dx is linear in it
+        problems = checker.compare_array(out[0], x_ref, f"x_next on {where}", rtol=1e-9, atol=1e-10, hints=hints_x)
+        if problems:
+            return problems
+        problems = checker.compare_array(out[1], d_ref, f"dx_next on {where}", rtol=1e-8,
+                                         atol=1e-10 * min(1.0, size), hints=hints_d)
+        if problems and not 1e-3 < size < 1e3:   # the cases before it, of length about 1, passed
+            problems.append("the tangent-linear model is exactly linear in dx, at any length; a difference "
+                            "quotient of the cycle is not: differentiate each stage, as in Step 3.")
+        return problems
 
-    cases = [(f"test problem {i + 1} ({n} RK4 step{'s' if n > 1 else ''} of dt = {dt:g})", (x, dx, dt, n))
-             for i, (x, dx, dt, n) in enumerate(_tlm_cases())]
+    def label(i, dx, dt, n):
+        size = float(np.linalg.norm(dx))
+        odd = "" if 1e-3 < size < 1e3 else f", a perturbation of length {size:.0e}"
+        return f"test problem {i + 1} ({n} RK4 step{'s' if n > 1 else ''} of dt = {dt:g}{odd})"
+
+    cases = [(label(i, dx, dt, n), (x, dx, dt, n)) for i, (x, dx, dt, n) in enumerate(_tlm_cases())]
     return checker.check_function("tangent-linear model of an RK4 cycle", fn, cases, judge, name="my_tlm",
                                   signature="(x, dx, dt, n_steps)")
 

@@ -246,20 +246,37 @@ def _tlm(x, dx, dt, n_steps, *, at_stages=True, advance=True, transposed=False, 
     return x, dx
 
 
-def _tlm_by_differences(x, dx, dt, n_steps, h=1e-6):
+def _tlm_by_differences(x, dx, dt, n_steps, h=1e-6, unit=True):
     """Independently of any derivative: central differences of the library's cycle along dx (the cycle is smooth,
-    so the error is O(h^2) plus rounding, far below the checker's tolerance for these cycles)."""
+    so the error is O(h^2) plus rounding, far below the checker's tolerance for these cycles). With ``unit`` the
+    difference is taken along dx / |dx| and scaled back by |dx|, which uses that M dx is linear in dx; without it,
+    a step of h along dx itself, whose error grows with |dx| and whose rounding grows as |dx| shrinks."""
     dyn = da.lorenz63(dt=dt, n_steps=n_steps)
-    x_next = da.integrate(dyn, np.asarray(x, float), 1, backend="numpy")[-1]
-    plus = da.integrate(dyn, x + h * dx, 1, backend="numpy")[-1]
-    minus = da.integrate(dyn, x - h * dx, 1, backend="numpy")[-1]
-    return x_next, (plus - minus) / (2 * h)
+    x = np.asarray(x, float)
+    size = float(np.linalg.norm(dx)) if unit else 1.0
+    x_next = da.integrate(dyn, x, 1, backend="numpy")[-1]
+    plus = da.integrate(dyn, x + h * dx / size, 1, backend="numpy")[-1]
+    minus = da.integrate(dyn, x - h * dx / size, 1, backend="numpy")[-1]
+    return x_next, size * (plus - minus) / (2 * h)
 
 
-def test_tlm_accepts_the_solution_and_finite_differences():
+def test_tlm_accepts_the_solution_and_differences_along_a_unit_vector():
     assert check.tangent_linear_cycle(_tlm)
     assert check.tangent_linear_cycle(_tlm_by_differences)
     assert check.tangent_linear_cycle(lambda *args: list(_tlm(*args)))
+
+
+@pytest.mark.parametrize("h", [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9])
+def test_tlm_rejects_a_difference_quotient_along_dx(h):
+    """The statement asks for each stage differentiated: a difference quotient of the cycle along dx, at any fixed
+    step, misses one of the perturbations of length 1e-8 and 1e4 (the product h |dx| is either lost to rounding or
+    bent by the cycle's curvature), while the exact linearization passes both."""
+    sizes = sorted(float(np.linalg.norm(dx)) for _, dx, _, _ in check._tlm_cases())
+    assert sizes[0] <= 1e-8 * (1 + 1e-12) and sizes[-1] >= 1e4 * (1 - 1e-12)
+    res = check.tangent_linear_cycle(lambda *args: _tlm_by_differences(*args, h=h, unit=False))
+    assert not res, h
+    if "perturbation of length" in str(res):
+        assert "exactly linear in dx" in str(res), str(res)
 
 
 def test_tlm_reference_is_the_librarys_and_the_origin_is_a_fixed_point():
