@@ -837,10 +837,11 @@ def ppca_ml(y, K: int, *, sigma2_floor: float = 1e-6) -> FAParams:
         ``1 <= K <= min(L - 1, N - 1)``.
     sigma2_floor : float
         In (0, 1), as in :func:`fit_ppca` (a :class:`HeywoodWarning` if reached, e.g. for data of
-        rank ``K``). The eigenvalues are found in units of a power of two near the average
-        variance, exactly, so data anywhere in the supported range give the same answer. The
-        discarded ones, whose mean is :math:`\sigma^2_{\mathrm{ML}}`, come from the singular values
-        of the centred data, which resolve them down to about ``2e-28`` of the largest; on data of
+        rank ``K``). The eigenvectors and eigenvalues come from one singular value decomposition
+        of the centred data, in units of a power of two near the average standard deviation
+        (exactly), so data anywhere in the supported range give the same answer. The squared
+        singular values resolve the discarded eigenvalues, whose mean is
+        :math:`\sigma^2_{\mathrm{ML}}`, down to about ``2e-28`` of the largest; on data of
         rank ``K`` to working precision with a floor below that, the answer would be rounding noise,
         and the call is refused naming ``sigma2_floor`` (discarded eigenvalues that are exactly 0,
         from constant columns say, leave the floor as the exact answer).
@@ -853,21 +854,25 @@ def ppca_ml(y, K: int, *, sigma2_floor: float = 1e-6) -> FAParams:
     y, K, mean, var = _check_data(y, K, max_K_is_L_minus_1=True, need_every_column=False)
     fraction = _check_floor(sigma2_floor, "sigma2_floor")
     sc2 = float(var.mean())
-    V, w_z, e = _eigen_in_units(y, mean, sc2)
+    e = _unit_exponent(sc2)
     sc2_z = float(np.ldexp(sc2, -2 * e))           # the average variance in units of 4^e, near 1 (exact)
     floor_z = fraction * sc2_z
-    # The discarded eigenvalues from the singular values of the data (same units): an eigenvalue decomposition
-    # of the covariance rounds each by a few ulps of the largest, about 1e-16 of it, while a singular value
-    # carries a few ulps of the largest singular value, so its square resolves down to about eps^2 of it.
-    sv = np.linalg.svd(np.ldexp(y - mean, -e), compute_uv=False)
+    # One factorization gives everything: the right singular vectors of the centred data (in units of 2^e,
+    # scaled exactly) are the eigenvectors of its 1/N covariance and the squared singular values over N its
+    # eigenvalues. A singular value carries a few ulps of the largest, so its square resolves an eigenvalue
+    # down to about eps^2 of the largest (an eigendecomposition of the covariance rounds each by ulps of the
+    # largest, about 1e-16 of it), which the discarded ones, whose mean is sigma2, need.
+    _, sv, Vt = np.linalg.svd(np.ldexp(y - mean, -e), full_matrices=False)
+    w_z = sv**2 / y.shape[0]
+    V = _largest_entry_positive(Vt[:K].T)
     w_tail = np.zeros(y.shape[1] - K)
-    w_tail[:max(sv.size - K, 0)] = sv[K:] ** 2 / y.shape[0]
+    w_tail[:max(sv.size - K, 0)] = w_z[K:]
     tail = float(np.mean(w_tail))
     sigma2_z = max(tail, floor_z)
     if tail > 0.0:          # an exactly zero tail (constant columns, say) is exact, and so is the floor then
         _refuse_unresolved_sigma2(sigma2_z / sc2_z, _PPCA_EM_RESOLUTION * w_z[0] / sc2_z, fraction, K,
                                   "the singular values of the centred data")
-    C = np.ldexp(V[:, :K] * np.sqrt(np.maximum(w_z[:K] - sigma2_z, 0.0)), e)
+    C = np.ldexp(V * np.sqrt(np.maximum(w_z[:K] - sigma2_z, 0.0)), e)
     _warn_floor(np.array([sigma2_z]), np.array([floor_z]), "sigma2")
     with np.errstate(under="ignore"):
         sigma2 = float(np.ldexp(sigma2_z, 2 * e))
@@ -878,26 +883,26 @@ def ppca_ml(y, K: int, *, sigma2_floor: float = 1e-6) -> FAParams:
 
 # --------------------------------------------------------------------------- PCA
 
-def _eigen_in_units(y, mean, var):
-    r"""Eigen-decomposition of the :math:`1/N` sample covariance in units of :math:`4^e \approx` ``var``.
+def _unit_exponent(var):
+    """The exponent ``e`` with :math:`4^e` near ``var``: data divided by :math:`2^e` (which float64 does exactly)
+    form products that neither underflow (deviations near 1e-154) nor overflow (near 1e154), and the results
+    are those of the unscaled route bit for bit wherever that route is exact."""
+    return math.frexp(math.sqrt(var))[1]
 
-    The data are divided by :math:`2^e` before their products are formed, which float64 does exactly, so
-    the products neither underflow (deviations near 1e-154) nor overflow (near 1e154) and the results are
-    those of the unscaled route bit for bit wherever that route is exact. Returns the eigenvectors
-    ``V`` (columns in decreasing order, each column's largest-magnitude entry positive), the eigenvalues
-    over :math:`4^e` and ``e``."""
-    e = math.frexp(math.sqrt(var))[1]
-    Z = np.ldexp(y - mean, -e)
-    S = symmetrize(Z.T @ Z / y.shape[0])
-    w, V = np.linalg.eigh(S)
-    w, V = np.maximum(w[::-1], 0.0), V[:, ::-1]
-    idx = np.argmax(np.abs(V), axis=0)                     # sign: largest-|entry| of each column positive
-    V = V * np.sign(V[idx, np.arange(V.shape[1])])
-    return V, w, e
+
+def _largest_entry_positive(V):
+    """The sign convention of :class:`PCAResult`: each column's largest-magnitude entry positive."""
+    idx = np.argmax(np.abs(V), axis=0)
+    return V * np.sign(V[idx, np.arange(V.shape[1])])
 
 
 def _pca_core(y, K, mean, var):
-    V, w_z, e = _eigen_in_units(y, mean, float(var.mean()))
+    r"""Eigen-decomposition of the :math:`1/N` sample covariance, formed in units of :math:`4^e \approx` the
+    average variance (:func:`_unit_exponent`) and mapped back."""
+    e = _unit_exponent(float(var.mean()))
+    Z = np.ldexp(y - mean, -e)
+    w_z, V = np.linalg.eigh(symmetrize(Z.T @ Z / y.shape[0]))
+    w_z, V = np.maximum(w_z[::-1], 0.0), _largest_entry_positive(V[:, ::-1])
     with np.errstate(under="ignore"):
         w = np.ldexp(w_z, 2 * e)
     return PCAResult(np.ascontiguousarray(V[:, :K]), w[:K].copy(), mean, w)
