@@ -338,3 +338,21 @@ def test_tree_bp_function_rejects_a_non_function_and_reveals_no_answer():
     assert "test problem 1" in msg
     assert not re.search(r"[0-9]\.[0-9]", msg), msg
 
+
+
+def test_tree_bp_statement_lists_exactly_the_trees_the_checker_runs():
+    """The exercise's statement names every hidden tree with its N and K, in the checker's order, and says how
+    many there are: a tree added to or dropped from ``_tree_cases`` must be added to or dropped from the page."""
+    import json
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "chapters/ch03_undirected_generative_models/3_5_general_inference.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(page.read_text())["cells"] if c["cell_type"] == "markdown"]
+    statement = next(s for s in cells if ":label: ex-3-5-tree-bp-function" in s)
+    statement = " ".join(statement.split(":::")[1].replace("$", "").split())
+    listed = re.findall(r"(a [A-Za-z0-9 ]+?) \(N = (\d+), K = (\d+)", statement)
+    cases = check._tree_cases()
+    assert [(kind, int(n), int(k)) for kind, n, k in listed] == [
+        (what.split(", N = ")[0], len(args[0]), args[1].shape[1]) for what, args, _ in cases]
+    assert f"on {['', 'one', 'two', 'three', 'four', 'five', 'six', 'seven'][len(cases)]} trees" in statement
