@@ -419,6 +419,10 @@ def test_n_levels_tolerance_is_on_sigma_not_on_the_log_ratio():
         return n
     assert check.n_levels(published)
 
+    def inside_the_logarithm(hi, lo, ratio):
+        return max(int(np.ceil(np.log(lo * (1 + 1e-9) / hi) / np.log(ratio))), 0) + 1
+    assert check.n_levels(inside_the_logarithm)
+
 
 def test_noised_score_by_finite_differences():
     def logp(x):
