@@ -14,8 +14,9 @@ Section 3.5 leaves "Junction-tree algorithm." as a stub; this is the standard co
    clique's belief is then proportional to the marginal of its variables.
 
 The cost is :math:`O(\text{number of cliques}\times K^{w+1})` for width :math:`w`, against
-:math:`O(K^N)` for enumeration: "bite the bullet and accept large cliques". The graph algorithms
-(moralization, triangulation, maximal cliques, spanning tree) are :mod:`networkx`'s.
+:math:`O(K^N)` for enumeration: "bite the bullet and accept large cliques". The moral graph, and the
+triangulation along a given elimination order, are built here; :mod:`networkx` finds the maximal cliques, the
+spanning tree, and a minimal triangulation when no order is given.
 """
 from __future__ import annotations
 
