@@ -199,10 +199,10 @@ def _floor_z(fraction, var, scale2):
     return np.where(floor >= _TINY, floor / scale2, fraction)
 
 
-#: The smallest noise variance EM for probabilistic PCA resolves, in units of the data's average variance:
-#: its residuals y - c - C E[x] carry rounding of a few ulps of unit-variance data, and their mean square
-#: cannot be told from 0 below about (64 eps)^2, 2e-28. Data that lie in a K-dimensional subspace to working
-#: precision leave EM there, on rounding noise, instead of at the floor.
+#: The smallest noise variance the closed form :func:`ppca_ml` resolves, relative to the largest eigenvalue:
+#: residuals of unit-variance data carry rounding of a few ulps, and their mean square cannot be told from 0
+#: below about (64 eps)^2, 2e-28. Data that lie in a K-dimensional subspace to working precision would leave
+#: sigma2 there, on rounding noise, instead of at the floor. (fit_ppca accepts no floor below 1e-14.)
 _PPCA_EM_RESOLUTION = (64.0 * float(np.finfo(float).eps)) ** 2
 
 
@@ -590,8 +590,20 @@ def _run_standardized(model, init, y, mean, scale, *, max_iter, tol, return_path
     return out, res.params.Lambda
 
 
-#: The least ``Lambda_floor`` that :func:`fit_fa` accepts (see its docstring for the measurement).
-_FA_FLOOR_MIN = 1e-14
+#: The least floor fraction that :func:`fit_fa` and :func:`fit_ppca` accept (see fit_fa's docstring for the
+#: measurement): below about 1e-16 of the data's variance a learned noise variance, which is then about the
+#: squared departure of the data from the loadings' span, leaves a log likelihood that float64 cannot resolve.
+_FIT_FLOOR_MIN = 1e-14
+
+
+def _check_fit_floor(fraction, name, fit):
+    """Refuse a floor fraction below :data:`_FIT_FLOOR_MIN`, naming it, the range and the value received."""
+    if fraction < _FIT_FLOOR_MIN:
+        raise ValueError(f"{name} must lie in [{_FIT_FLOOR_MIN:g}, 1) for {fit}; got {fraction:.3g}. A noise variance "
+                         f"learned below {_FIT_FLOOR_MIN:g} of the data's variance weighs the rounding of y and C by "
+                         "1 / variance, so the fit's log likelihood would hang on the last digits of the data rather "
+                         "than on the model (it keeps 10 digits down to about 1e-16). Use a floor of at least "
+                         f"{_FIT_FLOOR_MIN:g}.")
 
 
 def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_iter: int = 1000,
@@ -648,12 +660,7 @@ def fit_fa(y, K: int, *, rng: np.random.Generator | None = None, init=None, max_
     """
     y, K, mean, var = _check_data(y, K)
     fraction = _check_floor(Lambda_floor, "Lambda_floor")
-    if fraction < _FA_FLOOR_MIN:
-        raise ValueError(f"Lambda_floor must lie in [{_FA_FLOOR_MIN:g}, 1) for fit_fa; got {fraction:.3g}. A unique "
-                         "variance at a floor below 1e-14 of its column's variance weighs the rounding of y and C "
-                         "by 1 / Lambda, so the fit's log likelihood would hang on the last digits of the data "
-                         f"rather than on the model (it keeps 10 digits down to about 1e-16). Use a floor of at "
-                         f"least {_FA_FLOOR_MIN:g}.")
+    _check_fit_floor(fraction, "Lambda_floor", "fit_fa")
     if init is None:
         init = _fa_init(check_rng(rng), y, K, mean, var, isotropic=False)
     else:
@@ -767,14 +774,17 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
         multiplying ``y`` by any factor gives the same iterations, with ``C`` and
         :math:`\sigma` multiplied by it (``log_lik`` is reported for ``y`` itself).
     sigma2_floor : float
-        In (0, 1): a learned :math:`\sigma^2` stays at or above this fraction of the average sample
-        variance; reaching it raises a :class:`HeywoodWarning`. The fit holds the floor in units of
-        that variance, so any fraction works at any scale of ``y`` unless the returned
-        :math:`\sigma^2` would round to 0 in ``y``'s units, which is refused. Data that lie exactly
-        in a ``K``-dimensional subspace have a maximum-likelihood :math:`\sigma^2` of 0, so the floor
-        is what the fit returns; EM's residuals resolve :math:`\sigma^2` down to about ``2e-28`` of the
-        average variance, and a fit that ends below that (a floor below it, on such data) is refused
-        naming ``sigma2_floor``. Once :math:`\sigma^2` sits at a small floor, EM still finds the
+        In ``[1e-14, 1)``: a learned :math:`\sigma^2` stays at or above this fraction of the average
+        sample variance; reaching it raises a :class:`HeywoodWarning`. The fit holds the floor in
+        units of that variance, so any accepted fraction works at any scale of ``y`` unless the
+        returned :math:`\sigma^2` would round to 0 in ``y``'s units, which is refused. A fraction
+        below ``1e-14`` is refused (``ValueError`` naming ``sigma2_floor``), for the reason and by the
+        measurement given under ``Lambda_floor`` in :func:`fit_fa`: a learned :math:`\sigma^2` is
+        about the squared departure of the data from the principal subspace, and below about
+        ``1e-16`` of the variance the log likelihood then hangs on the rounding of ``y`` and ``C``
+        (data with noise of standard deviation 1e-10 beside unit loadings gave 8e-10 relative,
+        1e-12 gave 4e-7). Data that lie exactly in a ``K``-dimensional subspace have a
+        maximum-likelihood :math:`\sigma^2` of 0, so the floor is what the fit returns. Once :math:`\sigma^2` sits at a small floor, EM still finds the
         principal subspace quickly, but the lengths of the loadings move only at a rate of about
         :math:`1-\sigma^2/\lambda_K` per iteration, so :math:`\mathbf C\mathbf C^T` can stay far from the
         maximum while the log likelihood barely changes: :func:`ppca_ml` gives it in closed form.
@@ -787,6 +797,7 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
     """
     y, K, mean, var = _check_data(y, K, max_K_is_L_minus_1=sigma2 is None, need_every_column=False)
     fraction = _check_floor(sigma2_floor, "sigma2_floor")
+    _check_fit_floor(fraction, "sigma2_floor", "fit_ppca")
     sc2 = float(var.mean())
     if init is None:
         init = _fa_init(check_rng(rng), y, K, mean, var, isotropic=True)
@@ -809,8 +820,6 @@ def fit_ppca(y, K: int, *, rng: np.random.Generator | None = None, init=None, si
     res, Lambda_z = _run_standardized(ppca_model(floor_z, fixed), init, y, mean, scale, max_iter=max_iter,
                                       tol=tol, return_path=return_path)
     if sigma2 is None:
-        _refuse_unresolved_sigma2(float(Lambda_z[0]), _PPCA_EM_RESOLUTION, fraction, K,
-                                  "EM's residual y - c - C E[x]")
         _warn_floor(Lambda_z[:1], np.array([floor_z]), "sigma2")
         _check_returnable(res.params.Lambda[:1], Lambda_z[:1], Lambda_z[:1] <= floor_z * (1.0 + 1e-9), fraction,
                           sc2, "sigma2_floor", "the average", "noise variance sigma2")

@@ -539,8 +539,8 @@ def _heywood_data():
 @pytest.mark.parametrize("fit, floor", [("fit_fa", "Lambda_floor"), ("fit_ppca", "sigma2_floor")])
 def test_a_floor_fraction_below_the_floats_in_the_datas_units_fits_as_at_scale_one(fit, floor):
     """Data of variance about 1e-301 (deviations 2^-500, about 3e-151, inside the supported range) with a
-    floor fraction of 1e-200 (``fit_ppca``) or 1e-14, the least ``fit_fa`` accepts: the floor in the data's
-    units, about 1e-501 or 1e-315, is below the normal floats, and the call was refused naming
+    floor fraction of 1e-14, the least the fits accept: the floor in the data's units, about 1e-315, is
+    below the normal floats, and the call was refused naming
     ``Lambda_floor_abs`` / ``sigma2_floor_abs``, which the caller never passed. The fits
     hold the floor in units of the data's variance, where it is the fraction, so they give the scale-1 fit with C
     times s and the variances times s^2. The scale is a power of two, so the data are scaled without
@@ -549,7 +549,7 @@ def test_a_floor_fraction_below_the_floats_in_the_datas_units_fits_as_at_scale_o
     from pedagogy_lib import factor
     y = np.random.default_rng(0).standard_normal((40, 3))
     s = 2.0 ** -500
-    fraction = 1e-14 if fit == "fit_fa" else 1e-200
+    fraction = 1e-14                                     # the least the fits accept
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                    # 200 iterations may stop short of convergence
         a = getattr(factor, fit)(y, 1, rng=np.random.default_rng(1), max_iter=200, **{floor: fraction})

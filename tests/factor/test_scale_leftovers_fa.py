@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import pytest
 
+from oracle_fa import dense_log_lik as _dense_log_lik
 from pedagogy_lib.factor import em as fl
 
 FLOOR_MIN = 1e-14
@@ -30,24 +31,6 @@ def _data():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((50, 1))
     return np.hstack([x, 2 * x, x + rng.standard_normal((50, 1))])
-
-
-def _dense_log_lik(params, y, dps):
-    import mpmath as mp
-    C, c, Lam = params
-    with mp.workdps(dps):
-        Cm = mp.matrix(C.tolist())
-        S = Cm * Cm.T
-        for i, v in enumerate(Lam):
-            S[i, i] += mp.mpf(float(v))
-        Si = S ** -1
-        logdet = mp.log(mp.det(S))
-        total = mp.mpf(0)
-        for row in y:
-            r = mp.matrix([mp.mpf(float(a)) - mp.mpf(float(b)) for a, b in zip(row, c)])
-            total += -(r.T * Si * r)[0] / 2
-        total += -y.shape[0] * (logdet + len(Lam) * mp.log(2 * mp.pi)) / 2
-        return float(total)
 
 
 def _start(y, ratio):

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.em import ConvergenceWarning
+from oracle_fa import dense_log_lik
 from pedagogy_lib.factor import em as fl
 
 
@@ -70,19 +71,35 @@ def test_em_on_rank_k_data_reaches_the_floor_and_the_subspace_but_not_the_length
 
 def test_a_floor_below_what_em_resolves_is_refused_by_name_on_rank_k_data():
     """With sigma2_floor = 1e-300, EM on exact rank-K data stopped on the rounding of its residuals (sigma2
-    about 1e-31 of the average variance, with no warning) instead of at the floor, the constrained maximum:
-    now it refuses, naming sigma2_floor and the least value it resolves. A floor of 1e-20, above that, is
-    reached and held (the documented floor, with a HeywoodWarning)."""
+    about 1e-31 of the average variance, with no warning) instead of at the floor, the constrained maximum.
+    fit_ppca now refuses every floor below 1e-14 before it starts, naming sigma2_floor and the range: a learned
+    sigma2 below about 1e-16 of the variance leaves a log likelihood that hangs on the rounding of y and C
+    (fit_fa's docstring has the measurement). A floor of 1e-14 is reached and held (the documented floor,
+    with a HeywoodWarning), and the log likelihood is that of the returned parameters (a dense oracle)."""
     y, K = _rank_k_data(), 2
-    with pytest.raises(ValueError, match=r"sigma2_floor \(got 1e-300\) is what the fit holds there: raise it "
-                                         r"to at least 2(\.\d)?e-28"):
-        with warnings.catch_warnings():
-            # the likelihood of an iterate on rounding noise can dip, which run_em reports before the refusal
-            warnings.simplefilter("ignore", RuntimeWarning)
-            fl.fit_ppca(y, K, rng=np.random.default_rng(0), sigma2_floor=1e-300, max_iter=90)
+    for bad in (1e-300, 1e-20):
+        with pytest.raises(ValueError, match=rf"^sigma2_floor must lie in \[1e-14, 1\) for fit_ppca; got {bad:.3g}\."):
+            fl.fit_ppca(y, K, rng=np.random.default_rng(0), sigma2_floor=bad, max_iter=90)
     with pytest.warns(fl.HeywoodWarning, match=r"sigma2 reached its variance floor"):
-        params = fl.fit_ppca(y, K, rng=np.random.default_rng(0), sigma2_floor=1e-20, max_iter=60).params
-    np.testing.assert_allclose(params.Lambda, 1e-20 * np.var(y, axis=0).mean(), rtol=1e-9)
+        res = fl.fit_ppca(y, K, rng=np.random.default_rng(0), sigma2_floor=1e-14, max_iter=60)
+    np.testing.assert_allclose(res.params.Lambda, 1e-14 * np.var(y, axis=0).mean(), rtol=1e-9)
+    exact = dense_log_lik(res.params, y, 90)
+    assert abs(res.log_lik[-1] - exact) <= 1e-10 * abs(exact)
+
+
+def test_a_tiny_learned_sigma2_keeps_the_log_likelihood_at_the_least_floor():
+    """Data off a 2-dimensional subspace by noise of standard deviation 1e-7 (sigma2 near 1e-14 of the average
+    variance, the least floor fit_ppca accepts): the log likelihood it reports is the dense mpmath value of
+    the returned parameters to 1e-10 (with noise of 1e-10, below the supported range, it was 8e-10 off)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((100, 2))
+    y = x @ rng.standard_normal((2, 5)) + 1e-7 * rng.standard_normal((100, 5)) + rng.normal(0, 10, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fl.HeywoodWarning)
+        res = fl.fit_ppca(y, 2, rng=np.random.default_rng(0), sigma2_floor=1e-14, max_iter=3000, tol=1e-14)
+    assert res.params.Lambda[0] < 1e-12 * np.var(y, axis=0).mean()
+    exact = dense_log_lik(res.params, y, 100)
+    assert abs(res.log_lik[-1] - exact) <= 1e-10 * abs(exact), (res.log_lik[-1], exact)
 
 
 def test_ppca_ml_holds_a_tiny_floor_and_refuses_one_below_its_resolution():
