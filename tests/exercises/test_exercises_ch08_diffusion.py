@@ -909,3 +909,39 @@ def test_no_slip_table_of_the_checkers_is_one_attribute_away():
     table = refs.mean_loss_slips(sched.v, sched.rho, l, x0, z, mu)
     trace = next(v for k, v in table.items() if "trace term" in k)
     np.testing.assert_allclose(trace - 0.5 * x0.shape[1], _mean_loss_solution(sched, l, x0, z, mu), rtol=1e-10)
+
+
+def test_shared_noise_transition_is_tighter_than_eq_8_37_for_every_s():
+    """The solution of ex-8-3-transition: with one noise draw shared by all levels, tau^2 is below Eq. 8.37's
+    gamma_73^2 (the library's transition on the same alpha-bar) for every data sd s, since the noise-to-signal
+    ratio grows from level 3 to level 7; and both c and tau^2 move with s while Eq. 8.37's pair does not."""
+    from courseware import grading as G
+
+    copies = [check] + [G.own_copy(check, salt) for salt in range(4)]
+    for mod in copies:
+        ab = np.asarray(mod.EX_ALPHA_BAR, dtype=float)
+        t = dif.transition(dif.schedule_from_snr(ab / (1 - ab)), 3, 7)
+        np.testing.assert_allclose(t.beta, np.sqrt(ab[7] / ab[3]), rtol=1e-12)
+        pairs = [_shared_noise_conditional(ab, s) for s in [float(mod.EX_SHARED_S), 0.05, 0.3, 1.0, 2.0, 20.0]]
+        assert all(tau2 < t.gamma2 for _, tau2 in pairs), (pairs, t)
+        (c_lo, tau2_lo), (c_hi, tau2_hi) = pairs[2], pairs[4]
+        assert abs(c_lo - c_hi) > 0.01 and abs(tau2_lo - tau2_hi) > 0.01
+
+
+def test_a_blur_correlates_the_noise_even_with_isotropic_steps():
+    """The solution of ex-8-3-chain-marginals: a blurring step (as in the checker's blur chains) with
+    Gamma_l = gamma^2 I and a lightly noised level 0 gives level L a covariance with off-diagonal entries,
+    so not the v^2 I of Eq. 8.36; with B_l = beta I the same chain keeps it isotropic."""
+    rng = np.random.default_rng(8)
+    for d, L in [(2, 5), (3, 8)]:
+        B = np.empty((L, d, d))
+        for k in range(L):
+            c = rng.uniform(0.05, 0.3)
+            B[k] = rng.uniform(0.85, 0.99) * ((1 - c) * np.eye(d) + c * np.roll(np.eye(d), 1, axis=1))
+        G = 0.05 * np.broadcast_to(np.eye(d), (L, d, d))
+        C = _chain_solution(B, G, 0.9, 0.2)[1][-1]
+        off = C[~np.eye(d, dtype=bool)]
+        assert np.abs(off).min() > 1e-3 * C.diagonal().max(), C
+        beta = np.einsum("kii->k", B)[:, None, None] / d * np.eye(d)
+        C_scalar = _chain_solution(beta, G, 0.9, 0.2)[1][-1]
+        np.testing.assert_allclose(C_scalar, C_scalar[0, 0] * np.eye(d), rtol=1e-12, atol=1e-15)
