@@ -8,6 +8,7 @@ Poisson pmf (the thinning theorem) and by simulation.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -157,6 +158,15 @@ def test_thinned_pmf_students_problems_defeat_the_page_s_series():
         assert not mod.thinned_pmf(_page_series(lam, mu, y))
         with pytest.raises(OverflowError):
             _page_series(lam, mu, y, stop=int(lam))
+    # the solution's sentence: lam^x overflows near x = log(float max) / log lam, before x = lam at both ends
+    # of the drawn range lam in [150, 300] (x decreases, lam increases); at lam = 150 it is under one standard
+    # deviation short of lam, inside the bulk of Pois(lam), so "before x = lam" is all the page may claim
+    for lam in (150.0, 300.0):
+        x_over = math.log(sys.float_info.max) / math.log(lam)
+        assert x_over < lam
+        with pytest.raises(OverflowError):
+            lam ** math.ceil(x_over)
+    assert 150.0 - math.log(sys.float_info.max) / math.log(150.0) < math.sqrt(150.0)
 
 
 def _fisher_solution(T, log_h, eta, J):
