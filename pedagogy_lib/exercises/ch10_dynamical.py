@@ -146,8 +146,9 @@ EX_POSTERIOR = book_or_drawn(np.array([0.30, 0.02, 0.03, 0.15, 0.05, 0.10, 0.05,
 
 def factorial_posterior(answer) -> object:
     """Exercise (d), ``ex-10-2-4-factorial``: the distribution over the 8 hidden configurations (order of
-    ``hm.states(3)``) that the next step works with, given :data:`EX_POSTERIOR`. Slips named: the posterior itself,
-    the means alone, the reverse bit order."""
+    ``hm.states(3)``) that the means of :data:`EX_POSTERIOR` stand for when the units are read as independent (the
+    statement names that reading: the next step's bias is linear in the configuration, so it cannot tell apart two
+    distributions with the same means). Slips named: the posterior itself, the means alone, the reverse bit order."""
     from .references import ch10_dynamical as refs
     expected = refs.factorial_distribution(EX_POSTERIOR, _STATES3)
     X = _STATES3

@@ -132,6 +132,24 @@ def test_factorial_posterior_wants_the_factorial_distribution_of_the_passed_mean
     assert not r2 and "numbers passed on" in str(r2)
 
 
+
+def test_factorial_posterior_statement_must_name_the_independence_reading():
+    # The next step's hidden bias b_x + W_r r is linear in the hidden configuration, so the posterior
+    # and the factorial distribution with the same means give it the same bias: the model alone does not
+    # single out the factorial one, which is why the statement asks for the means read as independent units.
+    from pedagogy_lib.harmonium import states
+
+    X, p = states(3), check.EX_REFH
+    r = check.EX_POSTERIOR @ X
+    factorial = np.prod(np.where(X == 1, r, 1 - r), axis=1)
+    Wr = p.W[:, 4:]
+    by_posterior = p.b_x + check.EX_POSTERIOR @ (X @ Wr.T)
+    by_factorial = p.b_x + factorial @ (X @ Wr.T)
+    np.testing.assert_allclose(by_posterior, p.b_x + Wr @ r, rtol=1e-12)
+    np.testing.assert_allclose(by_factorial, p.b_x + Wr @ r, rtol=1e-12)
+    # yet the two distributions are far apart: the correlations are what the means lose
+    assert np.abs(check.EX_POSTERIOR - factorial).max() > 0.05
+
 def test_conditional_bias_names_the_first_K_columns_for_what_they_are():
     # the hint's slice takes K columns of W (W_y's first K; W_y itself has M columns and cannot multiply
     # r_t), so its message must say so rather than call them "the first M columns"
