@@ -1,6 +1,6 @@
 """Tests for the Appendix B.2 Markov-chain exercise checkers (pedagogy_lib.exercises.appb_markov).
 
-Correct answers come from pedagogy_lib.discrete.markov_chain (null space by SVD, matrix powers) and, for the
+Correct answers come from pedagogy_lib.discrete.markov_chain (state reduction, matrix powers) and, for the
 book's periodic chain, pi by hand; the checker computes its own by a linear solve, power iteration and
 explicit loops.
 """
