@@ -168,11 +168,13 @@ def is_detailed_balance(P, pi, *, atol: float = 1e-12) -> bool:
 
 
 def spectral_gap(P) -> float:
-    r"""The absolute spectral gap :math:`\gamma_* = 1 - \max\{|\lambda| : \lambda \text{ an eigenvalue}, \lambda \ne 1\}`.
+    r"""The absolute spectral gap :math:`\gamma_* = 1 - |\lambda_2|`, with the eigenvalues ordered by modulus and
+    counted with multiplicity, :math:`1 = |\lambda_1| \ge |\lambda_2| \ge \dots`.
 
-    Computed as one minus the second-largest eigenvalue modulus (so it is 0 for a periodic chain,
-    whose other eigenvalues include roots of unity, and for a chain with two closed classes).
-    For a reversible chain its inverse, the relaxation time, sets how fast
+    For an irreducible chain this is :math:`1 - \max\{|\lambda| : \lambda \ne 1\}`, since the eigenvalue 1 is
+    then simple. It is 0 for a periodic chain, whose other eigenvalues include roots of unity, and for a
+    chain with two closed classes, where 1 is a double eigenvalue (the formula over :math:`\lambda \ne 1`
+    would not see that). For a reversible chain its inverse, the relaxation time, sets how fast
     :math:`\mathbf P^t\mathbf p_0` approaches :math:`\boldsymbol\pi` (see :func:`mixing_time_bounds`).
     """
     P = check_transition_matrix(P)
