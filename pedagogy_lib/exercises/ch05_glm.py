@@ -122,7 +122,7 @@ def irls_weights(W):
 
 
 def geometric_link(g, lam):
-    """Exercise 3, ``ex-5-1-2-poisson-link``: your canonical link ``g(mu)`` of the geometric family (failures before
+    """Exercise 3, ``ex-5-1-2-geometric-link``: your canonical link ``g(mu)`` of the geometric family (failures before
     the first success, mean mu > 0) and its inverse ``lam(eta)`` (eta < 0), elementwise functions. Slips named: the
     two swapped, the Poisson's, the Bernoulli's and the identity link."""
     from .references import ch05_glm as refs
@@ -198,6 +198,6 @@ def has_mle(answer_A, answer_B, answer_C, answer_D):
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
     "ex-5-1-2-irls-step": {"same_data": "the statement spells out the numbers; the solution works a step by hand"},
-    "ex-5-1-2-poisson-link": {"same_data": checker.FUNCTION_ANSWER},
+    "ex-5-1-2-geometric-link": {"same_data": checker.FUNCTION_ANSWER},
     "ex-5-1-2-separable": {"same_data": "the answer is True or False per data set; the solution discusses them"},
 }
