@@ -36,7 +36,7 @@ EX_ANALYSIS = (_make(31, 8, 3, 2, 0.0), _make(32, 6, 4, 4, 0.15), _make(33, 10, 
 
 
 def _draw_taper(rng) -> dict:
-    """A grid of 8 to 16 points and a length scale in [1.2, n/4], so the ring's wrap-around matters."""
+    """A grid of 8 to 16 points and a length scale in [1.2, min(3, n/4)], so the ring's wrap-around matters."""
     n = int(rng.integers(8, 17))
     return {"n": n, "radius": float(np.round(rng.uniform(1.2, min(3.0, n / 4)), 1))}
 
