@@ -147,6 +147,25 @@ def test_hessian_recognizes_typical_mistakes():
     assert not check.hessian(None)
 
 
+def test_a_cauchy_posterior_mode_can_have_a_singular_hessian():
+    """Erratum before Eq. 2.30: a mode need not have a positive definite Hessian. One source, the
+    exercise's Cauchy prior with beta = 1, lambda = 1/4 and y = 3 sqrt(3): the prior's curvature
+    2(1 - x^2)/(1 + x^2)^2 has its minimum -1/4 at x = sqrt(3), so the energy is convex, its
+    gradient vanishes at sqrt(3) and its Hessian there is 0, which the checker's reference confirms."""
+    from pedagogy_lib.exercises.references import ch02_sparse as refs
+
+    lam, y, x0 = 0.25, 3 * np.sqrt(3), np.sqrt(3)
+    xs = np.linspace(-50.0, 50.0, 100001)
+    curvature = 2 * (1 - xs**2) / (1 + xs**2) ** 2 + lam
+    assert curvature.min() > -1e-12                      # convex: every stationary point is the mode
+    assert abs(2 * x0 / (1 + x0**2) - lam * (y - x0)) < 1e-12
+    problem = check.HessianProblem(C=np.ones((1, 1)), lam=lam, beta=1.0, x=np.array([x0]))
+    H = refs.hessian_reference(problem)
+    assert H.shape == (1, 1) and abs(H[0, 0]) < 1e-12
+    energy = np.log(1 + xs**2) + 0.5 * lam * (y - xs) ** 2
+    assert np.all(energy >= np.log(1 + x0**2) + 0.5 * lam * (y - x0) ** 2 - 1e-12)
+
+
 def test_the_page_does_not_write_out_the_laplace_evidence_before_its_exercise():
     """ex-2-1-3-laplace-evidence asks for Laplace's corrected evidence by hand: the page's own example
     takes it from the library instead of coding it line by line. (A check of the page, not of the
