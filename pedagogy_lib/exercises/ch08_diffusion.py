@@ -271,8 +271,8 @@ def langevin_variance(answer) -> CheckResult:
     s2, eps = EX_LANGEVIN
     expected = s2 / (1 - eps / (2 * s2))
     hints = {"you gave the target's variance: the unadjusted chain is biased": s2,
-             "you used the slides' step alpha = epsilon without the factor 2 (alpha = 2 epsilon)":
-                 s2 / (1 - eps / (4 * s2)),
+             "your chain takes half the step of Eq. 8.44, x + (eps/2) f(x) + sqrt(eps) z; the update of the "
+             "statement is x + eps f(x) + sqrt(2 eps) z": s2 / (1 - eps / (4 * s2)),
              "the bias goes the other way: the chain over-disperses": s2 * (1 - eps / (2 * s2))}
     return result("Langevin stationary variance", compare_scalar(answer, expected, "the variance", rtol=1e-6,
                                                                  hints=hints))

@@ -219,6 +219,17 @@ def test_langevin_variance_by_iterating_the_variance_recursion():
     assert not r and "biased" in str(r)
 
 
+def test_langevin_variance_names_the_half_step_in_the_statement_s_terms():
+    """The statement writes Eq. 8.44 out and has no slides' alpha: the hint for a chain that takes half the step
+    speaks of that update."""
+    s2, eps = check.EX_LANGEVIN
+    v = 0.0
+    for _ in range(5000):                      # x' = (1 - eps / (2 s2)) x + sqrt(eps) z
+        v = (1 - eps / (2 * s2)) ** 2 * v + eps
+    msg = str(check.langevin_variance(v))
+    assert "half the step of Eq. 8.44" in msg and "slides" not in msg and "alpha" not in msg
+
+
 def _two_point_log_density(p, y):
     c = p["v"] * p["rho"] * p["atoms"]
     return np.log(np.sum(p["w"] * np.exp(-0.5 * np.sum((y - c) ** 2, axis=1) / p["v"] ** 2)))
