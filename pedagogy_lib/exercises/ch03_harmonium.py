@@ -70,7 +70,7 @@ N_TRIALS = 3
 
 
 def binomial_log_partition(fn) -> object:
-    """Exercise (b), ``ex-3-1-poisson-B``: your function ``B(zeta)``, the log partition of a layer of independent
+    """Exercise (b), ``ex-3-1-binomial-B``: your function ``B(zeta)``, the log partition of a layer of independent
     binomial units with three trials (base measure prod_j C(3, y_j)), one number for a 1-D ``zeta``. Slips named: one
     value per unit, no base measure, the Bernoulli or Poisson log partition."""
     from .references import ch03_harmonium as refs
@@ -139,6 +139,6 @@ def n_components(answer) -> object:
 
 #: For the grader: per exercise, data drawn for each student ("variant"), or why all get the same ("same_data").
 SUMMATIVE = {
-    "ex-3-1-poisson-B": {"same_data": FUNCTION_ANSWER},
+    "ex-3-1-binomial-B": {"same_data": FUNCTION_ANSWER},
     "ex-3-1-components": {"same_data": "the statement's weights are chosen so that components coincide"},
 }
