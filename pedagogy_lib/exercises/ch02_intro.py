@@ -5,7 +5,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..discrete import categorical as discrete
 from . import checker
 from .checker import CheckResult, book_or_drawn, compare_scalar, compare_array, result
 
@@ -253,25 +252,6 @@ def prior_shift(table) -> CheckResult:
     return result("prior shift: correcting a discriminative table", problems)
 
 
-def _reverse_cases():
-    """Hidden problems: priors and column-stochastic emission tables of several shapes, square and not, one prior
-    with a state of probability zero; (where, (pi, P_y_x), (p_y, P_x_y)) from the library."""
-    r = checker.problem_rng(2005)
-    cases = []
-    for i, (K, L, impossible) in enumerate([(2, 2, False), (3, 5, False), (5, 2, False), (4, 4, True),
-                                            (6, 3, False)]):
-        pi = r.dirichlet(np.full(K, 2.0))
-        if impossible:
-            pi[int(r.integers(K))] = 0.0
-            pi = pi / pi.sum()
-        P_y_x = r.dirichlet(np.full(L, 1.5), size=K).T           # (L, K): column k is p(y | x = k)
-        ref = discrete.reverse_arrow(pi, P_y_x)
-        where = f"test problem {i + 1} (K = {K} source states, L = {L} observations" + (
-            ", one source state of prior probability zero)" if impossible else ")")
-        cases.append((where, (pi, P_y_x), (ref.p_y, ref.P_x_y)))
-    return cases
-
-
 def _reverse_slips(pi, P_y_x) -> tuple[dict, dict]:
     """(hints for p_y, hints for P_x_y): what named wrong derivations give on one problem."""
     joint = P_y_x.T * pi[:, None]                                 # joint[k, l] = p(x = k) p(y = l | x = k)
@@ -294,6 +274,8 @@ def reverse_arrow_function(fn) -> CheckResult:
     """Exercise ``ex-2-0-reverse-arrow-function``: your function ``fn(pi, P_y_x)`` returning ``(p_y, P_x_y)``,
     shapes (L,) and (K, L), run on hidden problems. Slips named: p(y) without the prior or with the transposed table;
     P_x_y normalized over y, without the prior, or not divided by p(y)."""
+    from .references import ch02_intro as refs
+
     def judge(out, where, pi, P_y_x, ref):
         problems = checker.tuple_problems(out, 2, "the pair (p_y, P_x_y)", where)
         if problems:
@@ -302,7 +284,7 @@ def reverse_arrow_function(fn) -> CheckResult:
         return (compare_array(out[0], p_ref, f"p_y on {where}", rtol=1e-7, atol=1e-10, hints=p_hints)
                 + compare_array(out[1], P_ref, f"P_x_y on {where}", rtol=1e-7, atol=1e-10, hints=P_hints))
 
-    return checker.check_function("reversing the arrow of a discrete model (Eq. 2.1)", fn, _reverse_cases(), judge,
+    return checker.check_function("reversing the arrow of a discrete model (Eq. 2.1)", fn, refs.reverse_cases(), judge,
                                   name="my_reverse_arrow", signature="(pi, P_y_x)")
 
 

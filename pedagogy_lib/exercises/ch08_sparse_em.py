@@ -148,30 +148,6 @@ def m_step(C, b):
     return checker.result("the M step for C and the offset b", problems)
 
 
-def _em_cases():
-    """Hidden problems (description, Y, nu, C, lam, alpha, beta): data of a sparse-coding model, the current model,
-    and the E step's means for it found by FISTA; with the library's M step after the precisions of Eq. 8.11."""
-    from ..factor import sparse_coding as sc
-    from ..factor import sparse_coding_em as se
-
-    r = checker.problem_rng(8112)
-    cases = []
-    for M, K, N, beta in [(4, 4, 30, 2.0), (2, 3, 60, 3.0), (5, 3, 25, 4.0), (3, 2, 1, 2.5), (6, 8, 40, 2.0)]:
-        alpha = r.uniform(0.5, 2.0, size=K)
-        truth = sc.make_model(r.normal(size=(M, K)), float(r.uniform(10.0, 40.0)), alpha=alpha, beta=beta,
-                              prior="laplace")
-        _, Y = sc.sample(r, truth, N)
-        C = truth.C + 0.3 * r.normal(size=(M, K))
-        model = sc.make_model(C, float(r.uniform(5.0, 30.0)), alpha=alpha, beta=beta, prior="laplace")
-        nu = se.batch_map(Y, model, n_iter=2000, tol=1e-10)
-        P = model.lam * C.T @ C + np.einsum("nk,kj->nkj", alpha * beta / np.cosh(beta * nu) ** 2, np.eye(K))
-        Sigma = np.linalg.inv(P)
-        new = se.m_step(Y, se.Recognition(nu, P, 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2))), model)
-        what = f"M = {M}, K = {K}, N = {N}" + (" (overcomplete)" if K > M else "") + (", one datum" if N == 1 else "")
-        cases.append((what, (Y, nu, C, model.lam, alpha, np.full(K, beta)), (new.C, new.lam)))
-    return cases
-
-
 def em_step_function(fn) -> checker.CheckResult:
     """Exercise 4, ``ex-8-1-em-function``: your function ``fn(Y, nu, C, lam, alpha, beta)`` returning ``(C_new,
     lam_new)`` of one EM iteration given the E step's means, compared with the library's M step after the precisions
@@ -196,7 +172,7 @@ def em_step_function(fn) -> checker.CheckResult:
                 + checker.compare_scalar(out[1], ref[1], f"lam_new on {where}", rtol=1e-7, atol=1e-10,
                                          hints={t: v[1] for t, v in wrong.items()}))
 
-    cases = [(f"test problem {i + 1} ({what})", args, ref) for i, (what, args, ref) in enumerate(_em_cases())]
+    cases = [(f"test problem {i + 1} ({what})", args, ref) for i, (what, args, ref) in enumerate(refs.em_cases())]
     return checker.check_function("one EM iteration for sparse coding (Eqs. 8.9, 8.11)", fn, cases, judge,
                                   name="my_em_step", signature="(Y, nu, C, lam, alpha, beta)")
 

@@ -83,6 +83,31 @@ def _checkers(module) -> list:
             if inspect.isfunction(getattr(module, n, None))]
 
 
+def _is_case_list(value) -> bool:
+    """Whether ``value`` looks like a function checker's hidden cases: ``(where, args, expected)`` triples."""
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(c, tuple) and len(c) == 3 and isinstance(c[1], tuple) for c in value))
+
+
+def _lookup_answer(cases):
+    """A function answer that finds its arguments among ``cases`` and returns the stored answer: it passes
+    exactly when the cases carry their answers (a case list with only the problems gives it nothing)."""
+    import numpy as np
+
+    def same(a, b) -> bool:
+        try:
+            return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+        except Exception:  # noqa: BLE001 - objects that do not compare are not the same problem
+            return a is b
+
+    def answer(*args):
+        for _, case_args, expected in cases:
+            if len(case_args) == len(args) and all(same(a, b) for a, b in zip(case_args, args)):
+                return expected
+        raise LookupError("not a hidden problem")
+    return answer
+
+
 def passing_candidates(module) -> list[str]:
     """``checker(candidate)`` for every candidate of ``module`` that the checker accepts."""
     checkers = _checkers(module)
@@ -99,6 +124,8 @@ def passing_candidates(module) -> list[str]:
             if not ok:
                 continue
             candidates.append((f"{name}({shown})", value, True))
+            if _is_case_list(value):                       # hidden cases handed out with their answers
+                candidates.append((f"a look-up in {name}({shown})", _lookup_answer(value), False))
             if isinstance(value, tuple):                   # a solver that returns the answer among others
                 candidates += [(f"{name}({shown})[{i}]", v, True) for i, v in enumerate(value)]
     leaks = []

@@ -49,3 +49,24 @@ def reference_independences(network, statements) -> dict:
 
     # d-separated: independent for every choice of tables
     return {name: d_separated(network, x, y, list(given)) for name, (x, y, given) in statements.items()}
+
+
+def reverse_cases():
+    """Hidden problems: priors and column-stochastic emission tables of several shapes, square and not, one prior
+    with a state of probability zero; (where, (pi, P_y_x), (p_y, P_x_y)) from the library."""
+    from ..checker import problem_rng
+
+    r = problem_rng(2005)
+    cases = []
+    for i, (K, L, impossible) in enumerate([(2, 2, False), (3, 5, False), (5, 2, False), (4, 4, True),
+                                            (6, 3, False)]):
+        pi = r.dirichlet(np.full(K, 2.0))
+        if impossible:
+            pi[int(r.integers(K))] = 0.0
+            pi = pi / pi.sum()
+        P_y_x = r.dirichlet(np.full(L, 1.5), size=K).T           # (L, K): column k is p(y | x = k)
+        ref = discrete.reverse_arrow(pi, P_y_x)
+        where = f"test problem {i + 1} (K = {K} source states, L = {L} observations" + (
+            ", one source state of prior probability zero)" if impossible else ")")
+        cases.append((where, (pi, P_y_x), (ref.p_y, ref.P_x_y)))
+    return cases
