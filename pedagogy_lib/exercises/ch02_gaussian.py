@@ -6,7 +6,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ..factor import model as fa
-from ..gaussian import blocks as gs
 from . import checker
 
 __all__ = ["ScalarProblem", "GainProblem", "EX_SCALAR", "EX_GAIN", "EX_FA_PAIRS", "EX_SIZES", "SizeProblem",
@@ -230,31 +229,6 @@ def cheaper_form(answers):
     return checker.result("cheaper form (Section 2.1.2, the cost of inference)", problems)
 
 
-def _spd(r, n: int) -> np.ndarray:
-    """A random symmetric positive-definite n x n matrix, well away from singular, with correlations."""
-    B = r.normal(size=(n, n))
-    S = B @ B.T / n + 0.3 * np.eye(n)
-    return (S + S.T) / 2
-
-
-def _posterior_cases():
-    """Hidden problems: models of Eq. 2.11 with K < L, K > L and K = L = 1, full covariances, offsets that are not
-    zero, and one observation each; (where, args, (mu_post, Sigma_post, log_evidence)) from the library."""
-    r = checker.problem_rng(2124)
-    cases = []
-    for i, (K, L) in enumerate([(2, 3), (3, 2), (1, 1), (4, 6), (5, 2)]):
-        mu_x = r.normal(size=K)
-        Sigma_x = _spd(r, K)
-        C = r.normal(size=(L, K))
-        c = r.uniform(0.5, 1.5, size=L) * r.choice([-1.0, 1.0], size=L)
-        Sigma_y_x = _spd(r, L)
-        y = C @ mu_x + c + 1.5 * r.normal(size=L)
-        ref = gs.bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, form="covariance")
-        where = f"test problem {i + 1} (K = {K}, L = {L})"
-        cases.append((where, (mu_x, Sigma_x, C, c, Sigma_y_x, y), (ref.mu, ref.Sigma, ref.log_evidence)))
-    return cases
-
-
 def posterior_function(fn):
     """Exercise ``ex-2-1-2-posterior-function``: your function ``fn(mu_x, Sigma_x, C, c, Sigma_y_x, y)`` returning
     ``(mu_post, Sigma_post, log_evidence)``, shapes (K,), (K, K) and a number, run on hidden problems. Slips named:
@@ -272,7 +246,7 @@ def posterior_function(fn):
                                          hints=log_ev))
 
     return checker.check_function("posterior and evidence of the jointly Gaussian model (Eqs. 2.13-2.18)", fn,
-                                  _posterior_cases(), judge, name="my_posterior",
+                                  refs.posterior_cases(), judge, name="my_posterior",
                                   signature="(mu_x, Sigma_x, C, c, Sigma_y_x, y)")
 
 

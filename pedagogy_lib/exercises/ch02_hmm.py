@@ -129,33 +129,6 @@ def iid_gamma(answer) -> CheckResult:
     return result("gamma for EX_IID", compare_array(answer, gamma, "gamma", rtol=1e-8, atol=1e-10, hints=hints))
 
 
-def _filter_cases():
-    """Hidden problems: HMMs with non-symmetric column-stochastic A and Gaussian emissions, one sequence of a single
-    step, one whose log-likelihoods lie near -1000 and one with impossible emissions (-inf); (where, (pi, A,
-    log_lik), (filtered, log_c)) from the library's filter."""
-    r = problem_rng(2214)
-    cases = []
-    for i, (K, T, kind) in enumerate([(3, 20, ""), (2, 1, ""), (5, 40, ""), (4, 30, "far"), (3, 25, "impossible")]):
-        A = r.dirichlet(np.full(K, 1.0), size=K).T + 2.0 * np.eye(K)
-        A = A / A.sum(axis=0, keepdims=True)
-        pi = r.dirichlet(np.full(K, 2.0))
-        y = r.normal(0.0, 1.5, size=T)
-        log_lik = -0.5 * (y[:, None] - np.linspace(-2.0, 2.0, K)[None, :]) ** 2 - 0.5 * np.log(2 * np.pi)
-        note = ""
-        if kind == "far":
-            log_lik = log_lik - 1000.0 - r.uniform(0.0, 50.0, size=(T, 1))
-            note = ", log-likelihoods near -1000"
-        elif kind == "impossible":
-            cut = r.random((T, K)) < 0.3
-            cut[np.arange(T), r.integers(K, size=T)] = False            # each step keeps a possible state
-            log_lik = np.where(cut, -np.inf, log_lik)
-            note = ", some log-likelihoods -inf"
-        filt = hmm.hmm_filter(pi, A, log_lik, backend="numpy")
-        cases.append((f"test problem {i + 1} (K = {K}, T = {T}{note})", (pi, A, log_lik),
-                      (filt.filtered, filt.log_c)))
-    return cases
-
-
 def filter_function(fn) -> CheckResult:
     """Exercise ``ex-2-2-1-filter-function``: your function ``fn(pi, A, log_lik)`` returning ``(filtered, log_c)``,
     shapes (T, K) and (T,), run on hidden problems. Slips named: A^T in the time update, a time update before the
@@ -178,7 +151,7 @@ def filter_function(fn) -> CheckResult:
         return (compare_array(out[0], ref[0], f"filtered on {where}", rtol=1e-7, atol=1e-10, hints=filtered_hints)
                 + compare_array(out[1], ref[1], f"log_c on {where}", rtol=1e-7, atol=1e-9, hints=log_c_hints))
 
-    return checker.check_function("the HMM filter and its log normalizers (Eqs. 2.36-2.37, 2.40)", fn, _filter_cases(),
+    return checker.check_function("the HMM filter and its log normalizers (Eqs. 2.36-2.37, 2.40)", fn, refs.filter_cases(),
                                   judge, name="my_hmm_filter", signature="(pi, A, log_lik)")
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.exercises import ch02_gaussian as check
+from pedagogy_lib.exercises.references import ch02_gaussian as refs
 
 # ---------------------------------------------------------------- exercise 1: scalar posterior
 # mu_x = -1, s2_x = 4, C = 2, c = 0.5, y = 6.5 and the posterior mean 2.2. With the noise variance s the mean is
@@ -334,8 +335,8 @@ def test_posterior_function_rejects_a_non_function_and_reveals_no_answer():
 
 
 def test_posterior_function_meets_both_shapes_and_the_scalar_model():
-    shapes = [args[2].shape for _, args, _ in check._posterior_cases()]      # C is (L, K)
+    shapes = [args[2].shape for _, args, _ in refs.posterior_cases()]      # C is (L, K)
     assert (1, 1) in shapes and any(L > K for L, K in shapes) and any(L < K for L, K in shapes)
-    for _, (mu_x, Sigma_x, C, c, Sigma_y_x, y), _ in check._posterior_cases():
+    for _, (mu_x, Sigma_x, C, c, Sigma_y_x, y), _ in refs.posterior_cases():
         assert np.all(np.abs(c) >= 0.5)
         assert len(c) == 1 or not np.allclose(Sigma_y_x, np.diag(np.diag(Sigma_y_x)))

@@ -90,3 +90,31 @@ def posterior_slips(mu_x, Sigma_x, C, c, Sigma_y_x, y) -> tuple[dict, dict, dict
               "you left out the normalizing constant -(L/2) log(2 pi)":
                   gauss_logpdf(y, m_y, Sigma_y) + 0.5 * len(y) * np.log(2 * np.pi)}
     return mean, cov, log_ev
+
+
+def _spd(r, n: int) -> np.ndarray:
+    """A random symmetric positive-definite n x n matrix, well away from singular, with correlations."""
+    B = r.normal(size=(n, n))
+    S = B @ B.T / n + 0.3 * np.eye(n)
+    return (S + S.T) / 2
+
+
+def posterior_cases():
+    """Hidden problems: models of Eq. 2.11 with K < L, K > L and K = L = 1, full covariances, offsets that are not
+    zero, and one observation each; (where, args, (mu_post, Sigma_post, log_evidence)) from the library."""
+    from ...gaussian import blocks as gs
+    from ..checker import problem_rng
+
+    r = problem_rng(2124)
+    cases = []
+    for i, (K, L) in enumerate([(2, 3), (3, 2), (1, 1), (4, 6), (5, 2)]):
+        mu_x = r.normal(size=K)
+        Sigma_x = _spd(r, K)
+        C = r.normal(size=(L, K))
+        c = r.uniform(0.5, 1.5, size=L) * r.choice([-1.0, 1.0], size=L)
+        Sigma_y_x = _spd(r, L)
+        y = C @ mu_x + c + 1.5 * r.normal(size=L)
+        ref = gs.bayes_invert(mu_x, Sigma_x, C, c, Sigma_y_x, y, form="covariance")
+        where = f"test problem {i + 1} (K = {K}, L = {L})"
+        cases.append((where, (mu_x, Sigma_x, C, c, Sigma_y_x, y), (ref.mu, ref.Sigma, ref.log_evidence)))
+    return cases

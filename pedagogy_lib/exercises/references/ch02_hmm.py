@@ -68,3 +68,33 @@ def filter_slips(pi, A, log_lik, log_c_ref) -> tuple[dict, dict]:
                    "you returned the running log evidence log p(y_1..y_t); log_c[t] is the one factor log p(y_t | "
                    "y_1..y_(t-1)) of Eq. 2.40": np.cumsum(log_c_ref)}
     return filtered_hints, log_c_hints
+
+
+def filter_cases():
+    """Hidden problems: HMMs with non-symmetric column-stochastic A and Gaussian emissions, one sequence of a single
+    step, one whose log-likelihoods lie near -1000 and one with impossible emissions (-inf); (where, (pi, A,
+    log_lik), (filtered, log_c)) from the library's filter."""
+    from ...hmm import inference as hmm
+    from ..checker import problem_rng
+
+    r = problem_rng(2214)
+    cases = []
+    for i, (K, T, kind) in enumerate([(3, 20, ""), (2, 1, ""), (5, 40, ""), (4, 30, "far"), (3, 25, "impossible")]):
+        A = r.dirichlet(np.full(K, 1.0), size=K).T + 2.0 * np.eye(K)
+        A = A / A.sum(axis=0, keepdims=True)
+        pi = r.dirichlet(np.full(K, 2.0))
+        y = r.normal(0.0, 1.5, size=T)
+        log_lik = -0.5 * (y[:, None] - np.linspace(-2.0, 2.0, K)[None, :]) ** 2 - 0.5 * np.log(2 * np.pi)
+        note = ""
+        if kind == "far":
+            log_lik = log_lik - 1000.0 - r.uniform(0.0, 50.0, size=(T, 1))
+            note = ", log-likelihoods near -1000"
+        elif kind == "impossible":
+            cut = r.random((T, K)) < 0.3
+            cut[np.arange(T), r.integers(K, size=T)] = False            # each step keeps a possible state
+            log_lik = np.where(cut, -np.inf, log_lik)
+            note = ", some log-likelihoods -inf"
+        filt = hmm.hmm_filter(pi, A, log_lik, backend="numpy")
+        cases.append((f"test problem {i + 1} (K = {K}, T = {T}{note})", (pi, A, log_lik),
+                      (filt.filtered, filt.log_c)))
+    return cases
