@@ -274,35 +274,6 @@ def lag_one_smoother(answer) -> CheckResult:
                                                     hints=_lag_one_slips(p)))
 
 
-def _smoother_cases():
-    """Hidden problems: filters of HMMs with time-varying column-stochastic transitions, one sequence of a single
-    step, and a left-to-right chain whose predictions have exact zeros; (where, (filtered, transitions),
-    (smoothed, pairwise)) from the library's generic recursions."""
-    r = checker.problem_rng(2205)
-    cases = []
-    for i, (K, T, left_to_right) in enumerate([(3, 6, False), (2, 10, False), (4, 15, False), (3, 1, False),
-                                               (4, 8, True)]):
-        transitions = np.zeros((T - 1, K, K))
-        if left_to_right:                       # from state j to j or j + 1 only; the last state stays
-            pi = np.eye(K)[0]
-            for t in range(T - 1):
-                stay = np.append(r.uniform(0.4, 0.8, size=K - 1), 1.0)
-                transitions[t] = np.diag(stay) + np.diag(1.0 - stay[:-1], -1)
-        else:
-            pi = r.dirichlet(np.full(K, 2.0))
-            for t in range(T - 1):
-                transitions[t] = r.dirichlet(np.full(K, 1.5), size=K).T
-        log_lik = np.log(r.uniform(0.05, 1.0, size=(T, K)))
-        chain = recursions.Chain(pi, list(transitions), [recursions.LogLikelihood(row) for row in log_lik])
-        filt = recursions.forward_filter(recursions.CATEGORICAL, chain)
-        smooth = recursions.backward_smoother(recursions.CATEGORICAL, filt.filtered, chain.transitions)
-        where = f"test problem {i + 1} (K = {K}, T = {T}" + (
-            ", a left-to-right chain whose predictions have exact zeros)" if left_to_right else ")")
-        cases.append((where, (np.array(filt.filtered), transitions),
-                      (np.array(smooth.smoothed), np.array(smooth.pairwise).reshape(T - 1, K, K))))
-    return cases
-
-
 def _is_empty(x) -> bool:
     try:
         return np.asarray(x, dtype=float).size == 0
@@ -338,7 +309,7 @@ def smoother_function(fn) -> CheckResult:
         return problems + compare_array(out[1], ref[1], f"pairwise on {where}", rtol=1e-7, atol=1e-10,
                                         hints=pairwise_hints)
 
-    return checker.check_function("the backward pass of the generic smoother (Eqs. 2.38-2.39)", fn, _smoother_cases(),
+    return checker.check_function("the backward pass of the generic smoother (Eqs. 2.38-2.39)", fn, refs.smoother_cases(),
                                   judge, name="my_smoother", signature="(filtered, transitions)")
 
 

@@ -174,40 +174,6 @@ def factor_message(answer) -> CheckResult:
     return result("the factor-to-variable message",
                   compare_array(answer, expected, "mu_f_to_j", rtol=1e-9, hints=hints))
 
-def _relabelled(parent, phi, psi, rng):
-    """The same tree with its nodes renamed at random: a parent's number may then exceed its child's."""
-    N = len(parent)
-    new = rng.permutation(N)                        # node i becomes node new[i]
-    par = np.full(N, -1, dtype=np.int64)
-    par[new] = np.where(parent >= 0, new[np.maximum(parent, 0)], -1)
-    out_phi, out_psi = np.empty_like(phi), np.empty_like(psi)
-    out_phi[new], out_psi[new] = phi, psi
-    return par, out_phi, out_psi
-
-
-def _tree_cases():
-    """Hidden problems (description, parent, phi, psi) and the library's marginals and log Z."""
-    from ..graphical.tree import make_pairwise_tree, tree_sum_product
-
-    r = problem_rng(3513)
-    cases = []
-    for kind, N, K in [("a random tree", 10, 2), ("a tree numbered out of order", 12, 3), ("a chain", 20, 4),
-                       ("a star", 9, 2), ("a single node", 1, 3), ("a tree whose Z overflows a float64", 300, 2)]:
-        if kind == "a chain":
-            parent = np.arange(-1, N - 1)
-        elif kind == "a star":
-            parent = np.full(N, N // 2)
-            parent[N // 2] = -1
-        else:
-            parent = np.array([-1] + [int(r.integers(0, i)) for i in range(1, N)], dtype=np.int64)
-        phi = np.exp(r.normal(size=(N, K)) + (3.0 if N > 100 else 0.0))
-        psi = np.exp(r.uniform(0.8, 1.6) * r.normal(size=(N, K, K)))
-        if kind in ("a tree numbered out of order", "a tree whose Z overflows a float64"):
-            parent, phi, psi = _relabelled(parent, phi, psi, r)
-        res = tree_sum_product(make_pairwise_tree(parent, phi, psi), backend="numpy")
-        cases.append((f"{kind}, N = {N}, K = {K}", (parent, phi, psi), (res.marginals, res.log_Z)))
-    return cases
-
 
 def tree_bp_function(fn) -> CheckResult:
     """Exercise ``ex-3-5-tree-bp-function``: your function ``fn(parent, phi, psi)`` returning ``(marginals, log_Z)``
@@ -230,7 +196,7 @@ def tree_bp_function(fn) -> CheckResult:
                 + compare_scalar(out[1], ref[1], f"log_Z on {where}", rtol=1e-7, atol=1e-9,
                                  hints={transposed: flipped[1]}))
 
-    cases = [(f"test problem {i + 1} ({what})", args, ref) for i, (what, args, ref) in enumerate(_tree_cases())]
+    cases = [(f"test problem {i + 1} ({what})", args, ref) for i, (what, args, ref) in enumerate(refs.tree_cases())]
     return check_function("sum-product on a pairwise tree", fn, cases, judge, name="my_tree_bp",
                           signature="(parent, phi, psi)")
 

@@ -13,6 +13,7 @@ from scipy.special import logsumexp
 
 from pedagogy_lib import graphical as g
 from pedagogy_lib.exercises import ch03_inference as check
+from pedagogy_lib.exercises.references import ch03_inference as refs
 
 
 def _ising_square_factors(J):
@@ -287,7 +288,7 @@ def test_tree_bp_function_accepts_the_solution_and_re_rooted_elimination():
 
 
 def test_tree_bp_cases_match_enumeration_and_reach_the_edge_cases():
-    cases = check._tree_cases()
+    cases = refs.tree_cases()
     kinds = " ".join(what for what, _, _ in cases)
     for kind in ("chain", "star", "single node", "overflows", "out of order"):
         assert kind in kinds
@@ -342,7 +343,7 @@ def test_tree_bp_function_rejects_a_non_function_and_reveals_no_answer():
 
 def test_tree_bp_statement_lists_exactly_the_trees_the_checker_runs():
     """The exercise's statement names every hidden tree with its N and K, in the checker's order, and says how
-    many there are: a tree added to or dropped from ``_tree_cases`` must be added to or dropped from the page."""
+    many there are: a tree added to or dropped from ``refs.tree_cases`` must be added to or dropped from the page."""
     import json
     import re
     from pathlib import Path
@@ -352,7 +353,7 @@ def test_tree_bp_statement_lists_exactly_the_trees_the_checker_runs():
     statement = next(s for s in cells if ":label: ex-3-5-tree-bp-function" in s)
     statement = " ".join(statement.split(":::")[1].replace("$", "").split())
     listed = re.findall(r"(a [A-Za-z0-9 ]+?) \(N = (\d+), K = (\d+)", statement)
-    cases = check._tree_cases()
+    cases = refs.tree_cases()
     assert [(kind, int(n), int(k)) for kind, n, k in listed] == [
         (what.split(", N = ")[0], len(args[0]), args[1].shape[1]) for what, args, _ in cases]
     assert f"on {['', 'one', 'two', 'three', 'four', 'five', 'six', 'seven'][len(cases)]} trees" in statement

@@ -96,3 +96,34 @@ def smoother_slips(filtered, transitions, pairwise_ref) -> tuple[dict, dict]:
     pairwise_hints["your pairwise has the earlier state first; pairwise[t][j, i] is p(x_{t+1} = j, x_t = i | y), "
                    "the later state first"] = pairwise_ref.swapaxes(1, 2)
     return smoothed_hints, pairwise_hints
+
+
+def smoother_cases():
+    """Hidden problems: filters of HMMs with time-varying column-stochastic transitions, one sequence of a single
+    step, and a left-to-right chain whose predictions have exact zeros; (where, (filtered, transitions),
+    (smoothed, pairwise)) from the library's generic recursions."""
+    from ..checker import problem_rng
+
+    r = problem_rng(2205)
+    cases = []
+    for i, (K, T, left_to_right) in enumerate([(3, 6, False), (2, 10, False), (4, 15, False), (3, 1, False),
+                                               (4, 8, True)]):
+        transitions = np.zeros((T - 1, K, K))
+        if left_to_right:                       # from state j to j or j + 1 only; the last state stays
+            pi = np.eye(K)[0]
+            for t in range(T - 1):
+                stay = np.append(r.uniform(0.4, 0.8, size=K - 1), 1.0)
+                transitions[t] = np.diag(stay) + np.diag(1.0 - stay[:-1], -1)
+        else:
+            pi = r.dirichlet(np.full(K, 2.0))
+            for t in range(T - 1):
+                transitions[t] = r.dirichlet(np.full(K, 1.5), size=K).T
+        log_lik = np.log(r.uniform(0.05, 1.0, size=(T, K)))
+        chain = recursions.Chain(pi, list(transitions), [recursions.LogLikelihood(row) for row in log_lik])
+        filt = recursions.forward_filter(recursions.CATEGORICAL, chain)
+        smooth = recursions.backward_smoother(recursions.CATEGORICAL, filt.filtered, chain.transitions)
+        where = f"test problem {i + 1} (K = {K}, T = {T}" + (
+            ", a left-to-right chain whose predictions have exact zeros)" if left_to_right else ")")
+        cases.append((where, (np.array(filt.filtered), transitions),
+                      (np.array(smooth.smoothed), np.array(smooth.pairwise).reshape(T - 1, K, K))))
+    return cases

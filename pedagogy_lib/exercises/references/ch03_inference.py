@@ -92,3 +92,39 @@ def tree_variant(parent, phi, psi, *, transposed=False, own=True, distribute=Tru
                        + sum((up[c] for c in children[i]), np.zeros(K)) for i in range(N)])
     log_Z = float(logsumexp(lphi[root] + sum((up[c] for c in children[root]), np.zeros(K))))
     return np.exp(belief - logsumexp(belief, axis=1, keepdims=True)), log_Z
+
+
+def _relabelled(parent, phi, psi, rng):
+    """The same tree with its nodes renamed at random: a parent's number may then exceed its child's."""
+    N = len(parent)
+    new = rng.permutation(N)                        # node i becomes node new[i]
+    par = np.full(N, -1, dtype=np.int64)
+    par[new] = np.where(parent >= 0, new[np.maximum(parent, 0)], -1)
+    out_phi, out_psi = np.empty_like(phi), np.empty_like(psi)
+    out_phi[new], out_psi[new] = phi, psi
+    return par, out_phi, out_psi
+
+
+def tree_cases():
+    """Hidden problems (description, parent, phi, psi) and the library's marginals and log Z."""
+    from ...graphical.tree import make_pairwise_tree, tree_sum_product
+    from ..checker import problem_rng
+
+    r = problem_rng(3513)
+    cases = []
+    for kind, N, K in [("a random tree", 10, 2), ("a tree numbered out of order", 12, 3), ("a chain", 20, 4),
+                       ("a star", 9, 2), ("a single node", 1, 3), ("a tree whose Z overflows a float64", 300, 2)]:
+        if kind == "a chain":
+            parent = np.arange(-1, N - 1)
+        elif kind == "a star":
+            parent = np.full(N, N // 2)
+            parent[N // 2] = -1
+        else:
+            parent = np.array([-1] + [int(r.integers(0, i)) for i in range(1, N)], dtype=np.int64)
+        phi = np.exp(r.normal(size=(N, K)) + (3.0 if N > 100 else 0.0))
+        psi = np.exp(r.uniform(0.8, 1.6) * r.normal(size=(N, K, K)))
+        if kind in ("a tree numbered out of order", "a tree whose Z overflows a float64"):
+            parent, phi, psi = _relabelled(parent, phi, psi, r)
+        res = tree_sum_product(make_pairwise_tree(parent, phi, psi), backend="numpy")
+        cases.append((f"{kind}, N = {N}, K = {K}", (parent, phi, psi), (res.marginals, res.log_Z)))
+    return cases
