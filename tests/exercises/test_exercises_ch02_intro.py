@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from pedagogy_lib.exercises import ch02_intro as check
+from pedagogy_lib.exercises.references import ch02_intro as refs
 
 
 def hand_screening():
@@ -365,7 +366,7 @@ def test_reverse_arrow_function_rejects_a_non_function_and_reveals_no_answer():
 def test_reverse_arrow_function_meets_a_state_of_prior_zero_and_unequal_sizes():
     """The hidden problems are what the statement promises: K != L both ways, K = L, and a prior with a zero,
     whose state has a row of zeros in P_x_y."""
-    cases = check._reverse_cases()
+    cases = refs.reverse_cases()
     shapes = [args[1].shape for _, args, _ in cases]
     assert any(L > K for L, K in shapes) and any(L < K for L, K in shapes) and any(L == K for L, K in shapes)
     zero = [(args, ref) for _, args, ref in cases if np.any(args[0] == 0)]

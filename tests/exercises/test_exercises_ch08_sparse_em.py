@@ -13,6 +13,7 @@ from scipy import optimize
 
 from pedagogy_lib.core.gradcheck import gradcheck
 from pedagogy_lib.exercises import ch08_sparse_em as check
+from pedagogy_lib.exercises.references import ch08_sparse_em as refs
 
 
 def test_scalar_mode_passes_and_fails():
@@ -228,7 +229,7 @@ def test_em_step_reference_minimizes_the_free_energy():
     from pedagogy_lib.factor import sparse_coding_em as se
 
     rng = np.random.default_rng(0)
-    for what, (Y, nu, C, lam, alpha, beta), (C_ref, lam_ref) in check._em_cases():
+    for what, (Y, nu, C, lam, alpha, beta), (C_ref, lam_ref) in refs.em_cases():
         P = lam * C.T @ C + np.einsum("nk,kj->nkj", alpha * beta / np.cosh(beta * nu) ** 2, np.eye(C.shape[1]))
         Sigma = np.linalg.inv(P)
         rec = se.Recognition(nu, P, 0.5 * (Sigma + np.swapaxes(Sigma, 1, 2)))
@@ -243,7 +244,7 @@ def test_em_step_reference_minimizes_the_free_energy():
 
 
 def test_em_step_cases_reach_the_edge_cases():
-    cases = check._em_cases()
+    cases = refs.em_cases()
     assert any(C.shape[1] > C.shape[0] for _, (Y, nu, C, *_), _ in cases)
     assert any(Y.shape[0] == 1 for _, (Y, *_), _ in cases)
     assert any(np.any(nu == 0) for _, (Y, nu, *_), _ in cases)

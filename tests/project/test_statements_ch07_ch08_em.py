@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pedagogy_lib.exercises import ch07_fa_pca, ch07_lgssm_em, ch08_sparse_em
+from pedagogy_lib.exercises import ch07_fa_pca, ch07_lgssm_em
+from pedagogy_lib.exercises.references import ch08_sparse_em as sparse_em_refs
 
 # each builds a checker's hidden problems with their reference runs: several seconds apiece
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ def test_lgssm_m_step_cases_include_a_scalar_state_and_a_single_transition():
 def test_sparse_em_function_cases_are_the_ones_the_statement_names():
     # "overcomplete dictionaries, a source whose mode is zero for every datum, rates that differ between
     # sources, and a single datum"
-    cases = [args for _, args, _ in ch08_sparse_em._em_cases()]
+    cases = [args for _, args, _ in sparse_em_refs.em_cases()]
     overcomplete = [C.shape[1] > C.shape[0] for _, _, C, _, _, _ in cases]
     assert sum(overcomplete) >= 2                       # "dictionaries", plural
     assert any(np.any(np.all(nu == 0, axis=0)) for _, nu, _, _, _, _ in cases)
@@ -42,7 +43,7 @@ def test_sparse_em_function_cases_are_the_ones_the_statement_names():
 def test_sparse_em_zero_source_is_not_a_borderline_mode():
     # the source whose mode is zero for every datum stays zero by a wide margin of the optimality condition
     # |lam c_k^T (y - C nu)| <= alpha_k, so no solver or BLAS kernel can make it active
-    for _, (Y, nu, C, lam, alpha, _), _ in ch08_sparse_em._em_cases():
+    for _, (Y, nu, C, lam, alpha, _), _ in sparse_em_refs.em_cases():
         for k in np.flatnonzero(np.all(nu == 0, axis=0)):
             margin = np.abs(lam * (Y - nu @ C.T) @ C[:, k]).max() / alpha[k]
             assert margin < 0.8, (k, margin)
